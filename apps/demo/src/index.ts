@@ -31,14 +31,17 @@ function row(step: string, outcome: string, ok: boolean): void {
 
 async function connect(): Promise<Redis> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    lastError = err;
+  });
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (err) {
     console.error(
-      `No Redis answers at ${url.replace(/\/\/[^@]*@/, '//***@')} (${(err as Error).message}).\n` +
+      `No Redis answers at ${url.replace(/\/\/[^@]*@/, '//***@')} (${(lastError ?? (err as Error)).message}).\n` +
         'Start one, for example `redis-server --daemonize yes --port 6379 --save ""`, ' +
         'or point REDIS_URL at one (redis://host:port/db).',
     );
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
       '{"status": "FAILURE", "result": {"exc_type": "ValueError", "exc_message": ["bad"], "exc_module": "builtins"}, "traceback": null, "children": [], "date_done": "2026-11-27T18:55:56.451130", "task_id": "t"}',
     );
     const error = errorFromMeta(failure);
-    row('remote failure', `${error.name}: ${error.excMessage.join(', ')} (code ${error.code})`, error.name === 'ValueError');
+    row('remote failure', `${error.message} (code ${error.code})`, error.name === 'ValueError');
   } finally {
     await redis.del(queue);
     await redis.quit();

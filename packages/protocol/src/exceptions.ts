@@ -13,7 +13,7 @@ import { CeleriacError, ErrorCode } from './errors.ts';
 import { pyRepr } from './py-repr.ts';
 import type { WireValue } from './serializer.ts';
 import { TaskState } from './task-state.ts';
-import { describe, isPlainObject } from './util.ts';
+import { describe, isPlainObject, isWireArray } from './util.ts';
 
 /** An exception in a result meta, as Celery writes it for json and msgpack results. */
 export interface ExceptionInfo {
@@ -138,7 +138,7 @@ export function decodeException(
   const excModule = typeof rawModule === 'string' ? rawModule.slice(0, MAX_NAME_LENGTH) : null;
   const rawMessage = value['exc_message'];
   const excMessage =
-    rawMessage === undefined || rawMessage === null ? [] : Array.isArray(rawMessage) ? [...rawMessage] : [rawMessage];
+    rawMessage === undefined || rawMessage === null ? [] : isWireArray(rawMessage) ? [...rawMessage] : [rawMessage];
   return new RemoteTaskError({ ...context, excType, excModule, excMessage });
 }
 

@@ -60,7 +60,7 @@ export function pyRepr(value: unknown, maxLength = REPR_MAX_LENGTH, asTuple = fa
         }
         return push('}');
       }
-      return push(pyStr(String(v)));
+      return push(pyStr(Object.prototype.toString.call(v)));
     } finally {
       seen.delete(v);
     }

@@ -23,7 +23,7 @@ import {
   LimitExceededError,
 } from './errors.ts';
 import { argsRepr, kwargsRepr } from './py-repr.ts';
-import { describe, isPlainObject } from './util.ts';
+import { describe, isPlainObject, isWireArray } from './util.ts';
 import {
   DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
@@ -352,7 +352,7 @@ export function parseEnvelope(raw: string | Uint8Array, limits: DecodeLimits = D
   if (!isPlainObject(value)) {
     throw new InvalidMessageError(`Expected a kombu envelope (a JSON object), got ${describe(value)}`);
   }
-  const env = value as WireObject;
+  const env = value;
   const headers = env['headers'] ?? {};
   const taskId = isPlainObject(headers) && typeof headers['id'] === 'string' ? headers['id'] : undefined;
   const context = { taskId };
@@ -508,7 +508,7 @@ function fromV2(envelope: KombuEnvelope, body: WireValue, taskId: string | undef
     throw new InvalidMessageError(`Expected kwargs to be an object, got ${describe(kwargs)}`, context);
   }
   const headers = normalizeHeaders(envelope.headers, context);
-  return finish(2, envelope, headers, args as WireValue[], kwargs as WireObject, toEmbed(embedValue, context, false));
+  return finish(2, envelope, headers, args as WireValue[], kwargs, toEmbed(embedValue, context, false));
 }
 
 function fromV1(envelope: KombuEnvelope, body: WireValue): TaskMessage {
@@ -541,7 +541,7 @@ function fromV1(envelope: KombuEnvelope, body: WireValue): TaskMessage {
     },
     context,
   );
-  return finish(1, envelope, headers, args as WireValue[], kwargs as WireObject, toEmbed(body, context, true));
+  return finish(1, envelope, headers, args as WireValue[], kwargs, toEmbed(body, context, true));
 }
 
 function finish(
@@ -591,7 +591,7 @@ function normalizeHeaders(raw: WireObject, context: { taskId: string | undefined
     return v;
   };
   const timelimit = raw['timelimit'];
-  if (timelimit !== undefined && timelimit !== null && (!Array.isArray(timelimit) || timelimit.length !== 2)) {
+  if (timelimit !== undefined && timelimit !== null && (!isWireArray(timelimit) || timelimit.length !== 2)) {
     throw new InvalidMessageError(`Expected headers.timelimit to be [hard, soft], got ${describe(timelimit)}`, context);
   }
   const id = str('id', null);
@@ -609,7 +609,7 @@ function normalizeHeaders(raw: WireObject, context: { taskId: string | undefined
     group: str('group', null),
     group_index: int('group_index', null),
     retries: int('retries', 0) ?? 0,
-    timelimit: Array.isArray(timelimit) ? [limit(timelimit[0]), limit(timelimit[1])] : [null, null],
+    timelimit: isWireArray(timelimit) ? [limit(timelimit[0]), limit(timelimit[1])] : [null, null],
     root_id: str('root_id', null),
     parent_id: str('parent_id', null),
     argsrepr: str('argsrepr', null),

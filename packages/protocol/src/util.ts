@@ -12,6 +12,9 @@ export function isPlainObject(value: unknown): value is { [key: string]: WireVal
   return proto === Object.prototype || proto === null;
 }
 
+/** `Array.isArray` that keeps the element type of a readonly wire array. */
+export const isWireArray = Array.isArray as (value: unknown) => value is readonly WireValue[];
+
 /** A short description of an unexpected value for error messages. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -20,6 +23,7 @@ export function describe(value: unknown): string {
   if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
 }
 
