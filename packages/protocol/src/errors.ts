@@ -166,3 +166,25 @@ function withContext(message: string, context: ProtocolErrorContext): string {
   if (context.path !== undefined) parts.push(`at ${context.path}`);
   return parts.length === 0 ? message : `${message} (${parts.join(', ')})`;
 }
+
+/** Waiting for a result (or a reply) took longer than the caller allowed. */
+export class TimeoutError extends CeleriacError {
+  readonly taskId: string | undefined;
+  /** The limit that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number, context: ProtocolErrorContext = {}) {
+    super(ErrorCode.TIMEOUT, withContext(message, context), context);
+    this.name = 'TimeoutError';
+    this.taskId = context.taskId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The connection was closed (by `close()`, or for good) while an operation was pending. */
+export class ConnectionClosedError extends CeleriacError {
+  constructor(message: string, options: CeleriacErrorOptions = {}) {
+    super(ErrorCode.CONNECTION_CLOSED, message, options);
+    this.name = 'ConnectionClosedError';
+  }
+}

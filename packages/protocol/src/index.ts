@@ -12,12 +12,14 @@ export { formatCeleryDatetime, formatDateDone, parseCeleryDatetime } from './dat
 export { createSerializerRegistry } from './default-serializers.ts';
 export {
   CeleriacError,
+  ConnectionClosedError,
   ContentDisallowedError,
   DecodeError,
   EncodeError,
   ErrorCode,
   InvalidMessageError,
   LimitExceededError,
+  TimeoutError,
   type CeleriacErrorOptions,
   type ProtocolErrorContext,
 } from './errors.ts';
@@ -30,7 +32,7 @@ export {
   type RemoteTaskErrorOptions,
 } from './exceptions.ts';
 export { createJsonSerializer, jsonSerializer, type JsonSerializerOptions } from './json-serializer.ts';
-export { createMsgpackSerializer, msgpackSerializer } from './msgpack-serializer.ts';
+export { createMsgpackSerializer, msgpackSerializer, type MsgpackSerializerOptions } from './msgpack-serializer.ts';
 export { argsRepr, kwargsRepr, pyRepr, REPR_MAX_LENGTH } from './py-repr.ts';
 export type { ResultBackend, StoreResultOptions, WaitForOptions } from './result-backend.ts';
 export {
