@@ -14,10 +14,11 @@ const root = new URL('..', import.meta.url).pathname;
 const ALLOWED = {
   '@celeriac/promise': [],
   '@celeriac/protocol': [],
-  '@celeriac/broker-redis': ['@celeriac/protocol'],
-  '@celeriac/backend-redis': ['@celeriac/protocol', '@celeriac/promise'],
-  '@celeriac/client': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/broker-redis', '@celeriac/backend-redis'],
-  '@celeriac/worker': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/broker-redis', '@celeriac/backend-redis', '@celeriac/client'],
+  '@celeriac/redis-connection': ['@celeriac/protocol'],
+  '@celeriac/broker-redis': ['@celeriac/protocol', '@celeriac/redis-connection'],
+  '@celeriac/backend-redis': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection'],
+  '@celeriac/client': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection', '@celeriac/broker-redis', '@celeriac/backend-redis'],
+  '@celeriac/worker': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection', '@celeriac/broker-redis', '@celeriac/backend-redis', '@celeriac/client'],
   '@celeriac/test-utils': [],
   '@celeriac/demo': null, // the demo may use anything
 };

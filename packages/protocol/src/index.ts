@@ -33,6 +33,7 @@ export {
 } from './exceptions.ts';
 export { createJsonSerializer, jsonSerializer, type JsonSerializerOptions } from './json-serializer.ts';
 export { createMsgpackSerializer, msgpackSerializer, type MsgpackSerializerOptions } from './msgpack-serializer.ts';
+export { silentLogger, type LogFields, type Logger } from './logger.ts';
 export { argsRepr, kwargsRepr, pyRepr, REPR_MAX_LENGTH } from './py-repr.ts';
 export type { ResultBackend, StoreResultOptions, WaitForOptions } from './result-backend.ts';
 export {
