@@ -1,4 +1,5 @@
-import { redisUrl } from '@celeriac/test-utils';
+import { ConnectionClosedError } from '@celeriac/protocol';
+import { createTcpProxy, redisUrl, startRedisServer, waitUntil } from '@celeriac/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createRedisClient, parseRedisUrl } from '../src/index.ts';
 
@@ -36,5 +37,33 @@ describe('createRedisClient', () => {
     expect(cmd.redis.options.autoResendUnfulfilledCommands).toBe(false);
     sub.redis.disconnect();
     cmd.redis.disconnect();
+  });
+});
+
+describe('commands in flight when the connection closes', () => {
+  it('reject with ConnectionClosedError instead of hanging, and the client keeps working', async () => {
+    await using server = await startRedisServer();
+    await using proxy = await createTcpProxy({ host: '127.0.0.1', port: server.port });
+    const { redis } = createRedisClient(parseRedisUrl(proxy.url()), { role: 'command', name: 'inflight' });
+    try {
+      await redis.connect();
+      expect(await redis.set('k', 'v')).toBe('OK');
+      proxy.setMode('blackhole');
+      const pending = Promise.all([redis.get('k'), redis.incr('n'), redis.get('k')]).then(
+        () => 'resolved',
+        (err: unknown) => err,
+      );
+      await waitUntil(() => proxy.droppedToServer > 0, { message: 'commands never reached the proxy' });
+      proxy.setMode('pass');
+      proxy.cutAll();
+      const err = await pending;
+      expect(err).toBeInstanceOf(ConnectionClosedError);
+      expect((err as ConnectionClosedError).code).toBe('CONNECTION_CLOSED');
+      expect((err as Error).message).toMatch(/may or may not have run/);
+      // Auto-pipelining is not stuck behind the lost pipeline.
+      expect(await redis.get('k')).toBe('v');
+    } finally {
+      redis.disconnect();
+    }
   });
 });
