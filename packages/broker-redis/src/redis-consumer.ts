@@ -1,0 +1,463 @@
+/**
+ * A consumer of kombu's Redis queues without kombu's loss window.
+ *
+ * Fetch: one Lua script pops the first available element (kombu's key order: for each
+ * priority step, for each queue, the queue that delivered last rotated to the end) and, in
+ * the same atomic step, records it in `unacked`/`unacked_index`. A crash, a cut connection or
+ * a lost reply leaves the message in its list or in `unacked`, never nowhere; the
+ * visibility-timeout restore brings it back.
+ *
+ * Wake-up: when the script finds every list empty it reads them (LLEN), which arms Redis
+ * client-side tracking for those keys on this connection (`CLIENT TRACKING on REDIRECT
+ * <broker wake-up connection> NOLOOP`). A push by anyone sends an invalidation to the
+ * broker's {@link KeyWatcher}, which wakes this loop. A 1 s timer (kombu's BRPOP timeout)
+ * re-fetches anyway, so a lost invalidation costs at most that.
+ *
+ * Watchdog: every command races a deadline and the connection leaving `ready`; on a timeout
+ * the connection is dropped and re-created, and the loop resumes when Redis answers again.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Delivery, Logger } from '@celeriac/protocol';
+import { createRedisClient, type ConnectionState, type RedisConnectionConfig } from '@celeriac/redis-connection';
+import type { Redis } from 'ioredis';
+import { CommandAbortedError, guard, quit, sleep, waitForReady } from './deadline.ts';
+import type { KeyWatcher } from './key-watcher.ts';
+import type { KombuKeys } from './kombu-keys.ts';
+import { markRedelivered } from './redelivered.ts';
+import { RedisDelivery, type DeliveryOwner } from './redis-delivery.ts';
+import { defineScripts, type BrokerScripts } from './scripts.ts';
+import type { UnackedStore } from './unacked-store.ts';
+
+/** Options of {@link RedisConsumer.close}. */
+export interface ConsumerCloseOptions {
+  /**
+   * Also put back what this consumer handed out and was not acked or rejected yet (a warm
+   * shutdown: kombu's `restore_unacked`, celery-wire §2.6). Deliveries fetched but never
+   * handed out are always put back. Default false.
+   */
+  readonly restore?: boolean;
+}
+
+/** What a consumer gets from its broker (internal). */
+export interface ConsumerContext {
+  /** Where to connect. */
+  readonly config: RedisConnectionConfig;
+  /** The key layout. */
+  readonly keys: KombuKeys;
+  /** Ack, requeue and restore, on the broker's command connection. */
+  readonly store: UnackedStore;
+  /** The broker's wake-up connection. */
+  readonly watcher: KeyWatcher;
+  /** Where trouble is logged. */
+  readonly logger: Logger;
+  /** Connection name. */
+  readonly name: string;
+  /** Deadline of every consumer command and of reconnecting. */
+  readonly watchdogMs: number;
+  /** Longest idle wait before fetching again. */
+  readonly pollMs: number;
+  /** Called when a command missed its deadline (the broker checks its other connections). */
+  readonly onWatchdog: () => void;
+  /** Called once the consumer is closed. */
+  readonly onClosed: (consumer: RedisConsumer) => void;
+}
+
+/** Poll interval while tracking is unavailable (server without it, wake-up connection down). */
+const DEGRADED_POLL_MS = 250;
+
+function backoff(failures: number): number {
+  return Math.min(50 * 2 ** Math.min(failures - 1, 6), 2000);
+}
+
+function nowScore(): string {
+  // kombu writes time() (float seconds); sub-millisecond digits keep scores distinct.
+  return ((performance.timeOrigin + performance.now()) / 1000).toFixed(6);
+}
+
+/**
+ * A running consumer: iterate it for deliveries (`for await`), close it to stop. Breaking out
+ * of a `for await` loop closes it too.
+ */
+export class RedisConsumer implements Consumer, DeliveryOwner {
+  readonly #ctx: ConsumerContext;
+  readonly #prefetch: number;
+  readonly #noAck: boolean;
+  readonly #queues: string[];
+  readonly #redis: Redis;
+  readonly #state: ConnectionState;
+  readonly #scripts: BrokerScripts;
+  readonly #buffer: RedisDelivery[] = [];
+  readonly #takers: ((result: IteratorResult<Delivery>) => void)[] = [];
+  /** Fetched with a record and not settled yet, in fetch order (buffered ones included). */
+  readonly #unsettled = new Set<RedisDelivery>();
+  readonly #abort = new AbortController();
+  readonly #unregister: () => void;
+  readonly #loop: Promise<void>;
+  #fetchKeys: { keys: string[]; queues: string[] };
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #woken = false;
+  #wake: (() => void) | undefined;
+  #slot: (() => void) | undefined;
+  #redirect: { id: number; generation: number } | undefined;
+  #trackingUnsupported = false;
+  #failures = 0;
+  #warnedBadKeys = new Set<string>();
+
+  /**
+   * @param ctx - the broker's shared parts
+   * @param queues - logical queues, in priority order of listing
+   * @param prefetch - most un-acked deliveries at once; 0 for no limit (kombu's semantics)
+   * @param noAck - skip the unacked bookkeeping
+   */
+  constructor(ctx: ConsumerContext, queues: readonly string[], prefetch: number, noAck: boolean) {
+    this.#ctx = ctx;
+    this.#queues = [...new Set(queues)];
+    this.#prefetch = prefetch;
+    this.#noAck = noAck;
+    this.#fetchKeys = ctx.keys.fetchKeys(this.#queues);
+    const { redis, state } = createRedisClient(ctx.config, { role: 'consumer', name: ctx.name, logger: ctx.logger });
+    this.#redis = redis;
+    this.#state = state;
+    this.#scripts = defineScripts(redis);
+    state.on('status', (status) => {
+      // Tracking is per connection: a new connection must ask for it again.
+      if (status !== 'ready') this.#redirect = undefined;
+    });
+    this.#unregister = ctx.watcher.register(this.#fetchKeys.keys, () => {
+      this.#woken = true;
+      this.#wake?.();
+    });
+    this.#loop = this.#run();
+  }
+
+  /** The logical queues, in the current round-robin order. */
+  get queues(): readonly string[] {
+    return [...this.#queues];
+  }
+
+  /** Deliveries handed out (or buffered) and not yet acked or rejected. */
+  get unacked(): number {
+    return this.#noAck ? 0 : this.#unsettled.size;
+  }
+
+  /** The connection state of the fetch connection. */
+  get connectionState(): ConnectionState {
+    return this.#state;
+  }
+
+  /**
+   * @returns an iterator over deliveries; `return()` (breaking a `for await`) closes the consumer
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Delivery> {
+    return {
+      next: () => this.#next(),
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  #next(): Promise<IteratorResult<Delivery>> {
+    const delivery = this.#buffer.shift();
+    if (delivery !== undefined) {
+      this.#freeSlot();
+      return Promise.resolve({ done: false, value: delivery });
+    }
+    if (this.#closing) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => this.#takers.push(resolve));
+  }
+
+  #hand(delivery: RedisDelivery): void {
+    const taker = this.#takers.shift();
+    if (taker === undefined) {
+      this.#buffer.push(delivery);
+      return;
+    }
+    taker({ done: false, value: delivery });
+  }
+
+  /** Deliveries that count against prefetch. */
+  #inFlight(): number {
+    return this.#noAck ? this.#buffer.length : this.#unsettled.size;
+  }
+
+  #freeSlot(): void {
+    const slot = this.#slot;
+    this.#slot = undefined;
+    slot?.();
+  }
+
+  async #waitForCapacity(): Promise<void> {
+    while (!this.#closing && this.#prefetch > 0 && this.#inFlight() >= this.#prefetch) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.#abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.#slot = done;
+        this.#abort.signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closing) {
+      await this.#waitForCapacity();
+      if (this.#closing) break;
+      try {
+        await this.#ensureSession();
+        if (this.#closing) break;
+        const found = await this.#fetchOnce();
+        if (this.#failures > 0) {
+          this.#ctx.logger.info('broker consumer resumed', { connection: this.#ctx.name, failures: this.#failures });
+          this.#failures = 0;
+        }
+        if (!found) await this.#idle();
+      } catch (error) {
+        if (this.#closing) break;
+        this.#failures += 1;
+        const fields = {
+          connection: this.#ctx.name,
+          failures: this.#failures,
+          error: error instanceof Error ? error.message : String(error),
+        };
+        if (this.#failures === 1) this.#ctx.logger.warn('broker consumer cannot fetch; retrying', fields);
+        else this.#ctx.logger.debug('broker consumer cannot fetch; retrying', fields);
+        await sleep(backoff(this.#failures), this.#abort.signal);
+      }
+    }
+  }
+
+  #command<T>(promise: Promise<T>, what: string): Promise<T> {
+    return guard(promise, {
+      state: this.#state,
+      timeoutMs: this.#ctx.watchdogMs,
+      what: `${this.#ctx.name}: ${what}`,
+      onTimeout: () => {
+        this.#ctx.logger.warn('broker consumer command timed out; dropping the connection', {
+          connection: this.#ctx.name,
+          command: what,
+          timeoutMs: this.#ctx.watchdogMs,
+        });
+        this.#redis.disconnect(true);
+        // The same network path probably hangs for the broker's other connections too.
+        this.#ctx.onWatchdog();
+      },
+    });
+  }
+
+  async #ensureSession(): Promise<void> {
+    const signal = this.#abort.signal;
+    await waitForReady(this.#redis, this.#state, this.#ctx.watchdogMs, `${this.#ctx.name}: connect`, signal);
+    if (this.#trackingUnsupported) return;
+    const watcher = this.#ctx.watcher;
+    if (watcher.clientId === undefined) await watcher.settle(this.#ctx.pollMs, signal);
+    const id = watcher.clientId;
+    if (id === undefined) return;
+    const generation = watcher.generation;
+    if (this.#redirect?.id === id && this.#redirect.generation === generation) return;
+    try {
+      await this.#command(this.#redis.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'NOLOOP'), 'CLIENT TRACKING');
+      this.#redirect = { id, generation };
+    } catch (error) {
+      // The wake-up connection was replaced meanwhile: its new id comes with the next round.
+      if (error instanceof CommandAbortedError || /does not exist/i.test(String(error))) throw error;
+      // Any other error reply: a server without tracking (< 6.0) or an ACL without CLIENT.
+      this.#trackingUnsupported = true;
+      this.#ctx.logger.warn('Redis client-side tracking unavailable; consumer polls instead', {
+        connection: this.#ctx.name,
+        pollMs: DEGRADED_POLL_MS,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  async #fetchOnce(): Promise<boolean> {
+    const keys = this.#ctx.keys;
+    const { keys: listKeys, queues } = this.#fetchKeys;
+    const score = nowScore();
+    this.#woken = false;
+    const reply = await this.#command(
+      this.#scripts.fetch(
+        [keys.unackedIndex, keys.unacked, ...listKeys],
+        [score, randomUUID(), this.#noAck ? '1' : '0', ...queues],
+      ),
+      'fetch',
+    );
+    if (!Array.isArray(reply)) throw new Error(`fetch script returned ${typeof reply}, expected an array`);
+    const index = Number(reply[0]);
+    if (index === 0) {
+      this.#reportBadKeys(reply.slice(1).map((i) => listKeys[Number(i) - 1] ?? ''));
+      return false;
+    }
+    const [, element, tagBytes, redelivered, tagged] = reply as [unknown, unknown, unknown, unknown, unknown];
+    const queue = queues[index - 1];
+    const listKey = listKeys[index - 1];
+    if (!Buffer.isBuffer(element) || queue === undefined || listKey === undefined) {
+      throw new Error(`fetch script returned an unexpected reply for list #${index}`);
+    }
+    const unackedTag = Buffer.isBuffer(tagBytes) ? tagBytes.toString('utf8') : '';
+    const delivery = new RedisDelivery(
+      {
+        queue,
+        listKey,
+        raw: element,
+        deliveryTag: Number(tagged) === 1 ? unackedTag : '',
+        unackedTag,
+        score,
+        redelivered: Number(redelivered) === 1,
+      },
+      this,
+    );
+    this.#rotate(queue);
+    if (!this.#noAck) this.#unsettled.add(delivery);
+    this.#hand(delivery);
+    return true;
+  }
+
+  /** kombu's round_robin_cycle.rotate: the queue that delivered goes to the end. */
+  #rotate(queue: string): void {
+    if (this.#queues.length < 2) return;
+    const at = this.#queues.indexOf(queue);
+    if (at === -1) return;
+    this.#queues.splice(at, 1);
+    this.#queues.push(queue);
+    this.#fetchKeys = this.#ctx.keys.fetchKeys(this.#queues);
+  }
+
+  #reportBadKeys(keys: string[]): void {
+    for (const key of keys) {
+      if (this.#warnedBadKeys.has(key)) continue;
+      this.#warnedBadKeys.add(key);
+      this.#ctx.logger.error('queue key holds a non-list value; skipped', { connection: this.#ctx.name, key });
+    }
+  }
+
+  async #idle(): Promise<void> {
+    if (this.#woken || this.#closing) return;
+    const watcher = this.#ctx.watcher;
+    const tracking =
+      this.#redirect !== undefined &&
+      watcher.clientId === this.#redirect.id &&
+      watcher.generation === this.#redirect.generation;
+    const waitMs = tracking ? this.#ctx.pollMs : Math.min(this.#ctx.pollMs, DEGRADED_POLL_MS);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        this.#abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      this.#wake = done;
+      this.#abort.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * Settles a delivery (called by {@link RedisDelivery}).
+   *
+   * @internal
+   */
+  async settle(delivery: RedisDelivery, requeue: boolean): Promise<void> {
+    if (this.#noAck) return;
+    this.#unsettled.delete(delivery);
+    this.#freeSlot();
+    if (!requeue) {
+      await this.#ctx.store.ack(delivery.unackedTag, delivery.score);
+      return;
+    }
+    const moved = await this.#ctx.store.move({
+      tag: delivery.unackedTag,
+      score: delivery.score,
+      payload: markRedelivered(delivery.raw),
+      destinations: [this.#ctx.keys.queueKey(delivery.queue)],
+      end: 'left',
+    });
+    if (moved !== 1) {
+      this.#ctx.logger.warn('requeue skipped: the unacked record is gone or was delivered again meanwhile', {
+        queue: delivery.queue,
+        tag: delivery.unackedTag,
+      });
+    }
+  }
+
+  /**
+   * Stops fetching and closes the fetch connection. Deliveries fetched but not handed out
+   * go back to the front of their list; handed-out ones stay valid to ack or reject unless
+   * `restore` puts them back too.
+   *
+   * @param options - `restore: true` for a warm shutdown
+   */
+  close(options: ConsumerCloseOptions = {}): Promise<void> {
+    this.#closed ??= this.#close(options.restore === true);
+    return this.#closed;
+  }
+
+  /** {@link RedisConsumer.close} without restore, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(restoreHandedOut: boolean): Promise<void> {
+    this.#closing = true;
+    this.#abort.abort();
+    this.#wake?.();
+    this.#freeSlot();
+    await this.#loop;
+    this.#unregister();
+    for (const taker of this.#takers.splice(0)) taker({ done: true, value: undefined });
+    const buffered = this.#buffer.splice(0);
+    try {
+      await this.#restore(restoreHandedOut && !this.#noAck ? [...this.#unsettled] : buffered);
+    } finally {
+      await quit(this.#redis);
+      this.#ctx.onClosed(this);
+    }
+  }
+
+  /**
+   * Puts deliveries back at the front of the lists they came from, oldest consumed first.
+   */
+  async #restore(deliveries: RedisDelivery[]): Promise<void> {
+    const store = this.#ctx.store;
+    const pending: Promise<unknown>[] = [];
+    // RPUSH the newest first, so the oldest ends up rightmost (consumed next). The command
+    // connection pipelines the calls in this order.
+    for (const delivery of deliveries.reverse()) {
+      let outcome: Promise<unknown>;
+      if (this.#noAck) {
+        outcome = store.pushBack(delivery.listKey, delivery.raw);
+      } else {
+        this.#unsettled.delete(delivery);
+        outcome = store.move({
+          tag: delivery.unackedTag,
+          score: delivery.score,
+          payload: markRedelivered(delivery.raw),
+          destinations: [delivery.listKey],
+          end: 'right',
+        });
+      }
+      delivery.settleWith(outcome.then(
+        () => undefined,
+        () => undefined,
+      ));
+      pending.push(outcome);
+    }
+    const results = await Promise.allSettled(pending);
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) {
+      this.#ctx.logger.error('could not put back every unacked delivery on close; the visibility timeout will', {
+        connection: this.#ctx.name,
+        failed: failed.length,
+        error: String((failed[0] as PromiseRejectedResult).reason),
+      });
+    } else if (deliveries.length > 0) {
+      this.#ctx.logger.info('restored unacknowledged deliveries', { connection: this.#ctx.name, restored: deliveries.length });
+    }
+  }
+}
