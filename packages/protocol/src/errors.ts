@@ -34,6 +34,12 @@ export const ErrorCode = {
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
   /** Configuration that cannot work (unknown key, bad URL, conflicting options). */
   INVALID_CONFIG: 'INVALID_CONFIG',
+  /** Thrown by a task to be retried (Celery's `Retry`): the worker republishes it. */
+  TASK_RETRY: 'TASK_RETRY',
+  /** Thrown by a task to reject its message (Celery's `Reject`), with or without requeue. */
+  TASK_REJECTED: 'TASK_REJECTED',
+  /** A task's retries ran out (Celery's `MaxRetriesExceededError`). */
+  MAX_RETRIES_EXCEEDED: 'MAX_RETRIES_EXCEEDED',
 } as const;
 
 /** One of the {@link ErrorCode} values. */
@@ -186,5 +192,46 @@ export class ConnectionClosedError extends CeleriacError {
   constructor(message: string, options: CeleriacErrorOptions = {}) {
     super(ErrorCode.CONNECTION_CLOSED, message, options);
     this.name = 'ConnectionClosedError';
+  }
+}
+
+/** Options of {@link TaskRetryError}. */
+export interface TaskRetryOptions extends CeleriacErrorOptions {
+  /** Seconds until the retry runs. */
+  countdown?: number;
+  /** When the retry runs (exclusive with `countdown`). */
+  eta?: Date;
+  /** The error that caused the retry, stored in the RETRY meta. */
+  exc?: unknown;
+}
+
+/**
+ * Thrown (usually through the task context's `retry()`) to have the worker republish the
+ * task with the same id, `retries + 1` and an ETA, and store a RETRY state, as Celery does.
+ *
+ * @see celery-wire.md §5.5
+ */
+export class TaskRetryError extends CeleriacError {
+  readonly countdown: number | undefined;
+  readonly eta: Date | undefined;
+  readonly exc: unknown;
+
+  constructor(message: string, options: TaskRetryOptions = {}) {
+    super(ErrorCode.TASK_RETRY, message, options);
+    this.name = 'Retry';
+    this.countdown = options.countdown;
+    this.eta = options.eta;
+    this.exc = options.exc;
+  }
+}
+
+/** Thrown by a task to reject its message: dropped, or requeued with `requeue: true`. */
+export class TaskRejectError extends CeleriacError {
+  readonly requeue: boolean;
+
+  constructor(message: string, options: CeleriacErrorOptions & { requeue?: boolean } = {}) {
+    super(ErrorCode.TASK_REJECTED, message, options);
+    this.name = 'Reject';
+    this.requeue = options.requeue ?? false;
   }
 }

@@ -19,8 +19,11 @@ export {
   ErrorCode,
   InvalidMessageError,
   LimitExceededError,
+  TaskRejectError,
+  TaskRetryError,
   TimeoutError,
   type CeleriacErrorOptions,
+  type TaskRetryOptions,
   type ProtocolErrorContext,
 } from './errors.ts';
 export {
