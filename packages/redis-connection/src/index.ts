@@ -6,4 +6,5 @@ export {
   type CreateRedisClientOptions,
   type RedisClientHandle,
 } from './redis-client.ts';
+export { toRedisError, withoutSecrets, type RedisErrorContext } from './redis-errors.ts';
 export { parseRedisUrl, redactRedisUrl, type RedisConnectionConfig, type RedisTransportOptions } from './redis-url.ts';

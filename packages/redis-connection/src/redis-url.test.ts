@@ -74,5 +74,26 @@ describe('redactRedisUrl', () => {
     expect(redactRedisUrl('unix:///s.sock?password=p&db=1')).toBe('unix:///s.sock?password=***&db=1');
     expect(redactRedisUrl('redis://h:6379/0')).toBe('redis://h:6379/0');
     expect(redactRedisUrl('host:6379 with pw secret')).toBe('(not a URL)');
+    // A raw password holding '@' or '/' is hidden whole.
+    expect(redactRedisUrl('redis://:p@ss@host/0')).toBe('redis://:***@host/0');
+    expect(redactRedisUrl('redis://:123/456@host/0')).toBe('redis://:***@host/0');
+    expect(redactRedisUrl('redis://u:a/b@c@host:6379/2')).toBe('redis://u:***@host:6379/2');
+    expect(redactRedisUrl('redis://host/0?client=a@b')).toBe('redis://host/0?client=a@b');
+  });
+});
+
+describe('parseRedisUrl never echoes a password holding @ or /', () => {
+  it('parses and redacts', () => {
+    const c = parseRedisUrl('redis://:p@ss@host/0');
+    expect(c.options.password).toBe('p@ss');
+    expect(c.redactedUrl).not.toContain('p@ss');
+    expect(c.redactedUrl).not.toContain('ss@');
+    try {
+      parseRedisUrl('redis://:123/SECRET@host/x');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('SECRET');
+      return;
+    }
+    throw new Error('expected a refusal');
   });
 });

@@ -94,13 +94,27 @@ export function redactRedisUrl(url: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url.trim())) return '(not a URL)';
   return url
     .split(';')
-    .map((part) => part.replace(/^([a-z+]+:\/\/)([^@/]*)@/i, (_m, scheme: string, userinfo: string) => {
-      const colon = userinfo.indexOf(':');
-      if (colon === -1) return `${scheme}${userinfo === '' ? '' : '***'}@`;
-      return `${scheme}${userinfo.slice(0, colon)}:***@`;
-    }))
+    .map(redactOne)
     .join(';')
     .replace(/([?&]password=)[^&]*/gi, '$1***');
+}
+
+/**
+ * One URL: the userinfo ends at the LAST `@` before the query, since a raw password may hold
+ * `@` or `/` (`redis://:p@ss@host`). When unsure it hides more, never less.
+ */
+function redactOne(part: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(part);
+  if (m === null) return part;
+  const [, scheme = '', rest = ''] = m;
+  const queryStart = rest.search(/[?#]/);
+  const at = (queryStart === -1 ? rest : rest.slice(0, queryStart)).lastIndexOf('@');
+  if (at === -1) return part;
+  const userinfo = rest.slice(0, at);
+  const after = rest.slice(at);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return `${scheme}${userinfo === '' ? '' : '***'}${after}`;
+  return `${scheme}${userinfo.slice(0, colon)}:***${after}`;
 }
 
 function parseSentinel(
