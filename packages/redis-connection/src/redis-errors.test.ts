@@ -14,7 +14,7 @@ describe('toRedisError', () => {
     expect(err).toBeInstanceOf(CeleriacError);
     expect((err as CeleriacError).code).toBe('INVALID_CONFIG');
     expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('SECRET');
-    expect(JSON.stringify((err as Error).cause, ['message', 'command', 'args'])).not.toContain('SECRET');
+    expect(JSON.stringify(err.cause, ['message', 'command', 'args'])).not.toContain('SECRET');
     const other = withoutSecrets(replyError('ERR x', { name: 'auth', args: ['SECRET'] }));
     expect((other as { command?: unknown }).command).toBeUndefined();
   });
