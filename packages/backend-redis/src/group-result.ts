@@ -5,6 +5,7 @@
  * @see celery/result.py `GroupResult.join_native`; celery-wire.md §4.7, §4.8
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import {
   pendingMeta,
   PROPAGATE_STATES,
@@ -161,7 +162,11 @@ export class GroupResult<TResult = unknown> {
     options: JoinOptions,
     settled: (r: AsyncResult<TResult>) => void,
   ): Promise<void> {
+    // One signal for every member's wait: the consumer adds one abort listener per signal,
+    // not per wait (O(1) listeners, no MaxListenersExceededWarning). The join owns the
+    // signal and aborts it when done, so a backend that does add one per wait leaks nothing.
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
     const outer = options.signal;
     const onOuterAbort = (): void => controller.abort(outer?.reason);
     if (outer?.aborted === true) controller.abort(outer.reason);

@@ -19,6 +19,7 @@ export {
   createRedisBackend,
   DEFAULT_RESULT_EXPIRES,
   MAX_VALUE_BYTES,
+  EPOCH_KEY,
   RedisResultBackend,
   type ChordPart,
   type ChordPartProgress,
@@ -26,12 +27,17 @@ export {
 } from './redis-result-backend.ts';
 export {
   BATCH_SIZE,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_HEALTH_CHECK_INTERVAL_MS,
   ResultConsumer,
+  ResultLostError,
   type ConsumerWaitOptions,
+  type DataLossPolicy,
   type ResultConsumerMode,
   type ResultConsumerOptions,
   type ResultConsumerStats,
   type ResultMetaDecoder,
+  type ServerIdentity,
 } from './result-consumer.ts';
 export type { ResultHandleBackend } from './result-handle-backend.ts';
 export { GROUP_KEY_PREFIX, groupKey, TASK_KEY_PREFIX, taskIdOfChannel, taskKey } from './result-keys.ts';

@@ -41,6 +41,11 @@ describe('RedisResultBackend options', () => {
     expect(codeOf(() => createRedisBackend(url, { resultExpires: -1 }))).toBe(ErrorCode.INVALID_CONFIG);
     expect(codeOf(() => createRedisBackend(url, { resultExpires: Number.NaN }))).toBe(ErrorCode.INVALID_CONFIG);
     expect(codeOf(() => createRedisBackend(url, { pollInterval: 0 }))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(codeOf(() => createRedisBackend(url, { commandTimeoutMs: 0 }))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(codeOf(() => createRedisBackend(url, { commandTimeoutMs: Number.POSITIVE_INFINITY }))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(codeOf(() => createRedisBackend(url, { healthCheckInterval: -1 }))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(codeOf(() => createRedisBackend(url, { onDataLoss: 'ignore' as 'wait' }))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(codeOf(() => createRedisBackend(url, { healthCheckInterval: 0, onDataLoss: 'wait' }))).toBeUndefined();
     expect(codeOf(() => createRedisBackend('http://nope'))).toBe(ErrorCode.INVALID_CONFIG);
   });
 

@@ -39,14 +39,25 @@ import { PromiseCancelledError } from '@celeriac/promise';
 import {
   createRedisClient,
   parseRedisUrl,
+  toRedisError,
   type RedisClientHandle,
+  type RedisErrorContext,
   type RedisTransportOptions,
 } from '@celeriac/redis-connection';
 import type { Redis } from 'ioredis';
 import { AsyncResult } from './async-result.ts';
 import { closeRedis } from './close-redis.ts';
 import { GroupResult } from './group-result.ts';
-import { BATCH_SIZE, ResultConsumer, type ResultConsumerMode } from './result-consumer.ts';
+import {
+  BATCH_SIZE,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DISCONNECT_TIMEOUT_MS,
+  ResultConsumer,
+  TCP_KEEPALIVE_MS,
+  type DataLossPolicy,
+  type ResultConsumerMode,
+  type ServerIdentity,
+} from './result-consumer.ts';
 import type { ResultHandleBackend } from './result-handle-backend.ts';
 import { groupKey, taskKey } from './result-keys.ts';
 import { groupDocument, membersOfGroupDocument } from './result-tuple.ts';
@@ -83,6 +94,26 @@ export interface RedisBackendOptions {
   readonly mode?: ResultConsumerMode;
   /** Milliseconds between two polls (poll mode, or after Redis refused SUBSCRIBE). Default 500. */
   readonly pollInterval?: number;
+  /**
+   * Deadline of each command, in ms (ioredis `commandTimeout` on both connections); default
+   * 10 000. A command that misses it rejects with `TimeoutError` (it may or may not have
+   * run: a `store()` may have been written) and the connection is dropped and made anew, since
+   * a connection that answers nothing may be half-open.
+   */
+  readonly commandTimeoutMs?: number;
+  /**
+   * How often the subscriber connection is PINGed, in ms (`0`: never); default 5 000. A PING
+   * unanswered within this interval (or `commandTimeoutMs` if shorter) drops the connection;
+   * the new one resubscribes every waited id and MGETs them.
+   */
+  readonly healthCheckInterval?: number;
+  /**
+   * After a reconnect to a restarted server (its `run_id` changed): `fail` (default) rejects
+   * each pending wait whose result is not stored on it with a `ResultLostError`
+   * (`ConnectionClosedError`, code `CONNECTION_CLOSED`); `wait` keeps waiting (give waits a
+   * timeout then: a result lost with the restart never comes).
+   */
+  readonly onDataLoss?: DataLossPolicy;
   /** Size and nesting limits for decoding results. */
   readonly limits?: DecodeLimits;
   readonly logger?: Logger;
@@ -157,6 +188,8 @@ export class RedisResultBackend implements ResultHandleBackend {
   readonly #limits: DecodeLimits;
   readonly #command: RedisClientHandle;
   readonly #logger: Logger;
+  readonly #errorContext: RedisErrorContext;
+  #lastRecycle = 0;
   #closing: Promise<void> | undefined;
 
   /**
@@ -182,19 +215,37 @@ export class RedisResultBackend implements ResultHandleBackend {
     if (!Number.isFinite(pollInterval) || pollInterval <= 0) {
       throw new CeleriacError(ErrorCode.INVALID_CONFIG, `pollInterval must be a positive number of ms, got ${pollInterval}`);
     }
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    if (typeof commandTimeoutMs !== 'number' || !Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
+      throw new CeleriacError(
+        ErrorCode.INVALID_CONFIG,
+        `commandTimeoutMs must be a positive number of ms, got ${String(commandTimeoutMs)}`,
+      );
+    }
     const config = parseRedisUrl(url, options.transportOptions);
+    this.#errorContext = {
+      url: config.redactedUrl,
+      timeoutMs: commandTimeoutMs,
+      onTimeout: () => this.#recycleCommandConnection(),
+    };
     this.#command = createRedisClient(config, {
       role: 'command',
       name: 'result-backend',
       logger: this.#logger,
+      // Every command settles: one that gets no answer in time (a half-open connection, a
+      // hung server) rejects, and the connection is dropped (#recycleCommandConnection).
+      overrides: { commandTimeout: commandTimeoutMs, keepAlive: TCP_KEEPALIVE_MS, disconnectTimeout: DISCONNECT_TIMEOUT_MS },
     });
     this.consumer = new ResultConsumer({
       config,
-      mget: (keys) => this.#run((r) => r.mgetBuffer(...keys)),
-      serverRunId: () => this.#run(async (r) => /^run_id:(\w+)/m.exec(await r.info('server'))?.[1]),
+      mget: (keys) => this.#run(`MGET of ${keys.length} result keys`, (r) => r.mgetBuffer(...keys)),
+      serverIdentity: () => this.#run('INFO server', (r) => serverIdentity(r)),
       decode: (raw, taskId) => this.decode(raw, taskId),
       mode: options.mode ?? 'pubsub',
       pollInterval,
+      commandTimeoutMs,
+      ...(options.healthCheckInterval === undefined ? {} : { healthCheckInterval: options.healthCheckInterval }),
+      ...(options.onDataLoss === undefined ? {} : { onDataLoss: options.onDataLoss }),
       logger: this.#logger,
     });
     if (!this.accept.accepts(this.serializer.contentType)) {
@@ -259,10 +310,10 @@ export class RedisResultBackend implements ResultHandleBackend {
     if (bytes.byteLength > MAX_VALUE_BYTES) {
       throw new LimitExceededError('Result meta (Redis string value)', MAX_VALUE_BYTES, bytes.byteLength, { taskId });
     }
-    const current = await this.#run((r) => r.getBuffer(key));
+    const current = await this.#run(`store the result of task ${taskId}: GET ${key}`, (r) => r.getBuffer(key));
     if (current !== null && this.#storedStatus(current, taskId) === TaskState.SUCCESS) return false;
     const ttl = options.expires === undefined ? this.expires : resolveExpires(options.expires, 'expires');
-    await this.#set(key, toBuffer(bytes), ttl);
+    await this.#set(`store the result of task ${taskId}`, key, toBuffer(bytes), ttl);
     return true;
   }
 
@@ -274,7 +325,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async get(taskId: string): Promise<ResultMeta> {
     this.#assertOpen();
     const key = taskKey(taskId);
-    const raw = await this.#run((r) => r.getBuffer(key));
+    const raw = await this.#run(`GET ${key}`, (r) => r.getBuffer(key));
     return raw === null ? pendingMeta(taskId) : this.decode(raw, taskId);
   }
 
@@ -288,7 +339,7 @@ export class RedisResultBackend implements ResultHandleBackend {
     const out: ResultMeta[] = [];
     for (let i = 0; i < taskIds.length; i += BATCH_SIZE) {
       const batch = taskIds.slice(i, i + BATCH_SIZE);
-      const values = await this.#run((r) => r.mgetBuffer(...batch.map(taskKey)));
+      const values = await this.#run(`MGET of ${batch.length} result keys`, (r) => r.mgetBuffer(...batch.map(taskKey)));
       batch.forEach((id, j) => {
         const raw = values[j];
         out.push(raw === null || raw === undefined ? pendingMeta(id) : this.decode(raw, id));
@@ -306,7 +357,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async forget(taskId: string): Promise<void> {
     this.#assertOpen();
     const key = taskKey(taskId);
-    await this.#run((r) => r.del(key));
+    await this.#run(`forget: DEL ${key}`, (r) => r.del(key));
     this.consumer.cancel(taskId, new PromiseCancelledError(`The result of task ${taskId} was forgotten`));
   }
 
@@ -332,7 +383,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
     this.#assertOpen();
     const bytes = this.serializer.encode(groupDocument(groupId, taskIds));
-    await this.#set(groupKey(groupId), toBuffer(bytes), this.expires);
+    await this.#set(`save group ${groupId}`, groupKey(groupId), toBuffer(bytes), this.expires);
   }
 
   /**
@@ -343,7 +394,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async getGroup(groupId: string): Promise<string[] | null> {
     this.#assertOpen();
     const key = groupKey(groupId);
-    const raw = await this.#run((r) => r.getBuffer(key));
+    const raw = await this.#run(`GET ${key}`, (r) => r.getBuffer(key));
     if (raw === null) return null;
     this.accept.assert(this.serializer.contentType, groupId);
     return membersOfGroupDocument(this.serializer.decode(raw, this.#limits), groupId);
@@ -357,7 +408,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async deleteGroup(groupId: string): Promise<void> {
     this.#assertOpen();
     const key = groupKey(groupId);
-    await this.#run((r) => r.del(key));
+    await this.#run(`delete group: DEL ${key}`, (r) => r.del(key));
   }
 
   /**
@@ -372,7 +423,7 @@ export class RedisResultBackend implements ResultHandleBackend {
     if (!Number.isInteger(size) || size < 0) {
       throw new CeleriacError(ErrorCode.INVALID_CONFIG, `Chord size must be an integer >= 0, got ${size} (group ${groupId})`);
     }
-    await this.#set(groupKey(groupId, '.s'), Buffer.from(String(size)), this.expires);
+    await this.#set(`set the chord size of group ${groupId}`, groupKey(groupId, '.s'), Buffer.from(String(size)), this.expires);
   }
 
   /**
@@ -384,12 +435,12 @@ export class RedisResultBackend implements ResultHandleBackend {
   async addToChord(groupId: string): Promise<number> {
     this.#assertOpen();
     const key = groupKey(groupId, '.t');
-    const replies = await this.#run((r) => {
+    const values = await this.#run(`add to chord: INCR ${key}`, async (r) => {
       const multi = r.multi().incr(key);
       if (this.expires !== null) multi.expire(key, this.expires);
-      return multi.exec();
+      return replyValues(await multi.exec(), key);
     });
-    return Number(replyValues(replies, key)[0]);
+    return Number(values[0]);
   }
 
   /**
@@ -417,7 +468,7 @@ export class RedisResultBackend implements ResultHandleBackend {
     const jkey = groupKey(groupId, '.j');
     const tkey = groupKey(groupId, '.t');
     const skey = groupKey(groupId, '.s');
-    const replies = await this.#run((r) => {
+    const replies = await this.#run(`chord part done: ZADD ${jkey}`, async (r) => {
       const multi = r
         .multi()
         .zadd(jkey, groupIndex === null ? '+inf' : groupIndex, member)
@@ -425,9 +476,9 @@ export class RedisResultBackend implements ResultHandleBackend {
         .get(tkey)
         .get(skey);
       if (this.expires !== null) multi.expire(jkey, this.expires).expire(tkey, this.expires).expire(skey, this.expires);
-      return multi.exec();
+      return replyValues(await multi.exec(), jkey);
     });
-    const [, count, extra, size] = replyValues(replies, jkey);
+    const [, count, extra, size] = replies;
     const done = Number(count);
     const total = size === null || size === undefined ? null : Number(size) + Number(extra ?? 0);
     return { count: done, total, complete: total !== null && done === total };
@@ -441,7 +492,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async chordResults(groupId: string): Promise<ChordPart[]> {
     this.#assertOpen();
     const jkey = groupKey(groupId, '.j');
-    const members = await this.#run((r) => r.zrangeBuffer(jkey, 0, -1));
+    const members = await this.#run(`ZRANGE ${jkey}`, (r) => r.zrangeBuffer(jkey, 0, -1));
     this.accept.assert(this.serializer.contentType, groupId);
     return members.map((raw) => {
       const tuple = this.serializer.decode(raw, this.#limits);
@@ -464,7 +515,7 @@ export class RedisResultBackend implements ResultHandleBackend {
   async chordCleanup(groupId: string): Promise<void> {
     this.#assertOpen();
     const keys = [groupKey(groupId, '.j'), groupKey(groupId, '.t'), groupKey(groupId, '.s')];
-    await this.#run((r) => r.del(...keys));
+    await this.#run(`chord cleanup of group ${groupId}: DEL`, (r) => r.del(...keys));
   }
 
   /**
@@ -481,11 +532,37 @@ export class RedisResultBackend implements ResultHandleBackend {
   }
 
   /**
-   * Sends a command on the command connection; one lost with its connection rejects with
-   * `ConnectionClosedError` (see @celeriac/redis-connection).
+   * Sends a command on the command connection. Every error goes through `toRedisError`: no
+   * answer within `commandTimeoutMs` → `TimeoutError` (and the connection is dropped), lost
+   * with its connection → `ConnectionClosedError`, refused credentials → `CeleriacError`
+   * `INVALID_CONFIG`; no error carries the credentials ioredis attaches to a failed AUTH.
+   *
+   * @param what - the operation, for error messages
+   * @param command - what to send
    */
-  #run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
-    return command(this.#command.redis);
+  async #run<T>(what: string, command: (redis: Redis) => Promise<T>): Promise<T> {
+    try {
+      return await command(this.#command.redis);
+    } catch (error) {
+      throw toRedisError(error, `result backend: ${what}`, this.#errorContext);
+    }
+  }
+
+  /**
+   * A command timed out: the connection may be half-open (answers nothing, closes nothing).
+   * Drop it so ioredis makes a new one (commands not yet written wait for it); at most once
+   * per deadline, so a burst of timeouts of one outage drops it once.
+   */
+  #recycleCommandConnection(): void {
+    const redis = this.#command.redis;
+    const now = Date.now();
+    if (this.#closing !== undefined || now - this.#lastRecycle < this.#errorContext.timeoutMs) return;
+    if (redis.status !== 'ready' && redis.status !== 'connect') return;
+    this.#lastRecycle = now;
+    this.#logger.warn('result backend: a command timed out; dropping the connection', {
+      timeoutMs: this.#errorContext.timeoutMs,
+    });
+    redis.disconnect(true);
   }
 
   #assertOpen(): void {
@@ -493,15 +570,14 @@ export class RedisResultBackend implements ResultHandleBackend {
   }
 
   /** Celery's `set()`: SETEX (or SET without expiry) and PUBLISH of the same bytes, in one MULTI. */
-  async #set(key: string, value: Buffer, ttl: number | null): Promise<void> {
-    const replies = await this.#run((r) => {
+  async #set(what: string, key: string, value: Buffer, ttl: number | null): Promise<void> {
+    await this.#run(`${what}: ${ttl === null ? 'SET' : 'SETEX'} ${key} + PUBLISH`, async (r) => {
       const multi = r.multi();
       if (ttl === null) multi.set(key, value);
       else multi.setex(key, ttl, value);
       multi.publish(key, value);
-      return multi.exec();
+      replyValues(await multi.exec(), key);
     });
-    replyValues(replies, key);
   }
 
   /** The status of a stored value, for GET-before-write; `undefined` when it does not decode. */
@@ -554,4 +630,24 @@ function withoutExtended(meta: ResultMeta): ResultMeta {
  */
 export function createRedisBackend(url: string, options: RedisBackendOptions = {}): RedisResultBackend {
   return new RedisResultBackend(url, options);
+}
+
+/**
+ * The marker of the data epoch: a key without TTL holding a random token, set by the first
+ * client that finds it missing. It lives and dies with the data set, so a restart that kept
+ * the data keeps it and one that lost it (no persistence, FLUSHALL) does not.
+ */
+export const EPOCH_KEY = 'celeriac-backend-epoch';
+
+async function serverIdentity(redis: Redis): Promise<ServerIdentity | undefined> {
+  const replies = await redis
+    .multi()
+    .info('server')
+    .set(EPOCH_KEY, globalThis.crypto.randomUUID(), 'NX')
+    .get(EPOCH_KEY)
+    .exec();
+  const info = replies?.[0]?.[1];
+  const epoch = replies?.[2]?.[1];
+  const runId = typeof info === 'string' ? /^run_id:(\w+)/m.exec(info)?.[1] : undefined;
+  return runId === undefined || typeof epoch !== 'string' ? undefined : { runId, epoch };
 }

@@ -28,11 +28,19 @@
  * sent twice. A SUBSCRIBE the server refuses (NOPERM: an ACL user without channel rights)
  * switches the consumer to polling (MGET every `pollInterval`).
  *
+ * **Half-open connections.** Every subscriber command has a deadline (`commandTimeout`,
+ * which also bounds a reconnect's handshake), and the connection is PINGed every
+ * `healthCheckInterval`: a PING, SUBSCRIBE or UNSUBSCRIBE with no answer in time drops the
+ * connection, and the reconnect resyncs as above. After a reconnect to a restarted server
+ * (`run_id` changed), `onDataLoss: 'fail'` rejects the waits whose result is not stored.
+ *
  * @see celery-wire.md §4.7; RELIABILITY.md section C and matrix rows 6-13, 26, 28, 29
  * @module
  */
 import {
+  CeleriacError,
   ConnectionClosedError,
+  ErrorCode,
   READY_STATES,
   TimeoutError,
   silentLogger,
@@ -55,6 +63,61 @@ export const BATCH_SIZE = 1000;
 /** How the consumer learns about results. */
 export type ResultConsumerMode = 'pubsub' | 'poll';
 
+/**
+ * What happens to pending waits when the server restarted (its `run_id` changed across a
+ * reconnect): `fail` rejects those whose result is not stored with a {@link ResultLostError};
+ * `wait` keeps waiting.
+ */
+export type DataLossPolicy = 'fail' | 'wait';
+
+/** Default deadline of a command (ioredis `commandTimeout`), in ms. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+
+/** Default interval of the subscriber connection's health-check PING, in ms. */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 5_000;
+
+/** TCP keepalive delay of both connections, in ms. */
+export const TCP_KEEPALIVE_MS = 30_000;
+
+/**
+ * How long a dropped connection waits for the server's FIN before its socket is destroyed
+ * (ioredis `disconnectTimeout`, 2 000 by default): a half-open connection never sends one.
+ */
+export const DISCONNECT_TIMEOUT_MS = 500;
+
+/**
+ * A wait rejected because Redis restarted (its `run_id` changed) and the result is not
+ * stored on the restarted server: stored before the restart and lost with it (no
+ * persistence), or not stored yet (the task still runs). Only with `onDataLoss: 'fail'`.
+ */
+/** Who the server is, for telling a restart that kept its data from one that lost it. */
+export interface ServerIdentity {
+  /** `run_id` from INFO server: new on every restart. */
+  readonly runId: string;
+  /** The data epoch marker's value: survives a restart only together with the data. */
+  readonly epoch: string;
+}
+
+export class ResultLostError extends ConnectionClosedError {
+  /** The task whose result is missing. */
+  readonly taskId: string;
+
+  /**
+   * @param taskId - the task id
+   * @param previousRunId - the server's run_id before the reconnect
+   * @param runId - its run_id after
+   */
+  constructor(taskId: string, previousRunId: string, runId: string) {
+    super(
+      `Redis lost its data (run_id ${previousRunId} -> ${runId}, new data epoch: a restart without persistence, ` +
+        `a FLUSHALL or a failover) and the result of task ${taskId} is not stored on it: it was lost, or the task ` +
+        "has not finished yet. Pass onDataLoss: 'wait' to keep waiting after data loss.",
+    );
+    this.name = 'ResultLostError';
+    this.taskId = taskId;
+  }
+}
+
 /** Decodes a stored or published meta for a task id; throws the typed decode errors. */
 export type ResultMetaDecoder = (raw: Buffer, taskId: string) => ResultMeta;
 
@@ -68,16 +131,33 @@ export interface ResultConsumerOptions {
    */
   readonly mget: (keys: readonly string[]) => Promise<(Buffer | null)[]>;
   /**
-   * Reads the server's `run_id` (INFO server); compared on every (re)connect to tell a
-   * restarted server from a dropped connection. Optional.
+   * Reads who the server is: its `run_id` (INFO server) and the data epoch, a marker key
+   * holding a random token, set when missing and never expiring. Compared on every
+   * (re)connect: a new run_id with the same epoch is a restart that kept its data (AOF/RDB);
+   * a new epoch is data loss (a restart without persistence, a FLUSHALL, a failover to an
+   * empty replica). Optional.
    */
-  readonly serverRunId?: () => Promise<string | undefined>;
+  readonly serverIdentity?: () => Promise<ServerIdentity | undefined>;
   /** Decodes metas with the backend's serializer, accept list and limits. */
   readonly decode: ResultMetaDecoder;
   /** `pubsub` (default) or `poll` (never subscribe; MGET every `pollInterval`). */
   readonly mode?: ResultConsumerMode;
   /** Milliseconds between two polls, and before retrying a failed MGET. Default 500. */
   readonly pollInterval?: number;
+  /**
+   * Deadline of each command on the subscriber connection (ioredis `commandTimeout`: the
+   * handshake, SUBSCRIBE, UNSUBSCRIBE, PING), in ms. Default 10 000. A SUBSCRIBE or
+   * UNSUBSCRIBE that misses it drops the connection (a new one resubscribes everything).
+   */
+  readonly commandTimeoutMs?: number;
+  /**
+   * How often the subscriber connection is PINGed, in ms (`0`: never). A PING not answered
+   * within this interval (or `commandTimeoutMs`, whichever is shorter) marks the connection
+   * half-open: it is dropped and a new one resubscribes every waited id. Default 5 000.
+   */
+  readonly healthCheckInterval?: number;
+  /** See {@link DataLossPolicy}. Default `fail`. */
+  readonly onDataLoss?: DataLossPolicy;
   readonly logger?: Logger;
 }
 
@@ -117,16 +197,26 @@ export interface ResultConsumerStats {
    * server, which may have lost what it stored before when it had no persistence.
    */
   readonly serverRestarts: number;
+  /** Health-check PINGs that got no answer in time (each dropped the subscriber connection). */
+  readonly healthCheckFailures: number;
+  /** Waited ids rejected with {@link ResultLostError} (`onDataLoss: 'fail'`). */
+  readonly resultsLost: number;
   /** `messageBuffer` listeners on the subscriber connection (always 1 once it exists). */
   readonly messageListeners: number;
 }
 
 interface Waiter {
+  readonly taskId: string;
   readonly resolve: (meta: ResultMeta) => void;
   readonly reject: (reason: unknown) => void;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+}
+
+/** The waits sharing one AbortSignal, and the one listener they share on it. */
+interface SignalWaiters {
+  readonly waiters: Set<Waiter>;
+  readonly onAbort: () => void;
 }
 
 interface HandleRegistration {
@@ -155,6 +245,18 @@ function isReplyError(err: unknown): err is Error {
   return err instanceof Error && err.name === 'ReplyError';
 }
 
+function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
+}
+
+function nonNegativeMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new CeleriacError(ErrorCode.INVALID_CONFIG, `${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
  * Waits for results on Celery's Redis backend: pub/sub with exactly-once SUBSCRIBE per
  * awaited id, batched resubscribe + MGET after reconnects, unsubscribe as soon as nobody
@@ -163,9 +265,12 @@ function isReplyError(err: unknown): err is Error {
 export class ResultConsumer {
   readonly #config: RedisConnectionConfig;
   readonly #mget: (keys: readonly string[]) => Promise<(Buffer | null)[]>;
-  readonly #serverRunId: (() => Promise<string | undefined>) | undefined;
+  readonly #serverIdentity: (() => Promise<ServerIdentity | undefined>) | undefined;
   readonly #decode: ResultMetaDecoder;
   readonly #pollInterval: number;
+  readonly #commandTimeoutMs: number;
+  readonly #healthCheckInterval: number;
+  readonly #onDataLoss: DataLossPolicy;
   readonly #logger: Logger;
   #mode: ResultConsumerMode;
 
@@ -173,6 +278,13 @@ export class ResultConsumer {
   readonly #subscribed = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #collected = new Set<string>();
+  /** One abort listener per signal, however many waits share it (a group join: one signal, n waits). */
+  readonly #signals = new WeakMap<AbortSignal, SignalWaiters>();
+  /**
+   * Ids waited for when a reconnect found a restarted server (`onDataLoss: 'fail'`): the
+   * next MGET that finds no value for one rejects its waits with a {@link ResultLostError}.
+   */
+  readonly #lossSuspects = new Map<string, { previousRunId: string; runId: string }>();
   // Holds only the task id; the handle is the target and the unregister token (both weak).
   readonly #finalizer = new FinalizationRegistry<string>((taskId) => {
     // No I/O here (celery#10497): only queue the id; a later tick does the rest.
@@ -187,13 +299,15 @@ export class ResultConsumer {
   /** Bumped whenever the subscriber connection leaves `ready`: replies of an older epoch are void. */
   #epoch = 0;
   #everReady = false;
-  /** The server's run_id at the last (re)connect. */
-  #runId: string | undefined;
+  /** The server's run_id and data epoch at the last (re)connect. */
+  #identity: ServerIdentity | undefined;
   #closed = false;
   #flushScheduled = false;
   #sweepScheduled = false;
   #pollTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #probing = false;
   readonly #retryIds = new Set<string>();
 
   #reconnects = 0;
@@ -205,6 +319,8 @@ export class ResultConsumer {
   #settledByMessage = 0;
   #settledByFetch = 0;
   #serverRestarts = 0;
+  #healthCheckFailures = 0;
+  #resultsLost = 0;
 
   /**
    * @param options - connection, MGET on the command connection, decoder, mode
@@ -212,10 +328,25 @@ export class ResultConsumer {
   constructor(options: ResultConsumerOptions) {
     this.#config = options.config;
     this.#mget = options.mget;
-    this.#serverRunId = options.serverRunId;
+    this.#serverIdentity = options.serverIdentity;
     this.#decode = options.decode;
     this.#mode = options.mode ?? 'pubsub';
     this.#pollInterval = options.pollInterval ?? 500;
+    const commandTimeoutMs = nonNegativeMs('commandTimeoutMs', options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS);
+    if (commandTimeoutMs === 0) {
+      throw new CeleriacError(ErrorCode.INVALID_CONFIG, 'commandTimeoutMs must be a positive number of milliseconds, got 0');
+    }
+    this.#commandTimeoutMs = commandTimeoutMs;
+    this.#healthCheckInterval = nonNegativeMs(
+      'healthCheckInterval',
+      options.healthCheckInterval,
+      DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+    );
+    const onDataLoss = options.onDataLoss ?? 'fail';
+    if (onDataLoss !== 'fail' && onDataLoss !== 'wait') {
+      throw new CeleriacError(ErrorCode.INVALID_CONFIG, `onDataLoss must be 'fail' or 'wait', got ${JSON.stringify(onDataLoss)}`);
+    }
+    this.#onDataLoss = onDataLoss;
     this.#logger = options.logger ?? silentLogger;
   }
 
@@ -244,7 +375,7 @@ export class ResultConsumer {
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise<ResultMeta>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const waiter: Waiter = { taskId, resolve, reject, timer: undefined, signal: undefined };
       const entry = this.#entryFor(taskId);
       (entry.waiters ??= new Set()).add(waiter);
       if (timeout !== undefined) {
@@ -254,10 +385,7 @@ export class ResultConsumer {
           ));
         }, timeout);
       }
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.#dropWaiter(taskId, waiter, signal.reason);
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.#watchSignal(signal, waiter);
     });
   }
 
@@ -326,6 +454,8 @@ export class ResultConsumer {
       settledByMessage: this.#settledByMessage,
       settledByFetch: this.#settledByFetch,
       serverRestarts: this.#serverRestarts,
+      healthCheckFailures: this.#healthCheckFailures,
+      resultsLost: this.#resultsLost,
       messageListeners: this.#subscriber?.redis.listenerCount('messageBuffer') ?? 0,
     };
   }
@@ -339,6 +469,8 @@ export class ResultConsumer {
     this.#closed = true;
     clearTimeout(this.#pollTimer);
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#healthTimer);
+    this.#lossSuspects.clear();
     const entries = [...this.#entries];
     this.#entries.clear();
     this.#dirty.clear();
@@ -367,6 +499,7 @@ export class ResultConsumer {
 
   #remove(taskId: string): void {
     this.#entries.delete(taskId);
+    this.#lossSuspects.delete(taskId);
     this.#markDirty(taskId);
   }
 
@@ -383,9 +516,34 @@ export class ResultConsumer {
   #releaseWaiter(waiter: Waiter): void {
     clearTimeout(waiter.timer);
     waiter.timer = undefined;
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    waiter.onAbort = undefined;
+    const signal = waiter.signal;
     waiter.signal = undefined;
+    if (signal === undefined) return;
+    const shared = this.#signals.get(signal);
+    if (shared?.waiters.delete(waiter) === true && shared.waiters.size === 0) {
+      signal.removeEventListener('abort', shared.onAbort);
+      this.#signals.delete(signal);
+    }
+  }
+
+  /**
+   * Drops the wait when the signal aborts. Every wait on one signal shares one listener, so
+   * a group join (n waits, one signal) adds one, not n (no MaxListenersExceededWarning).
+   */
+  #watchSignal(signal: AbortSignal, waiter: Waiter): void {
+    let shared = this.#signals.get(signal);
+    if (shared === undefined) {
+      const waiters = new Set<Waiter>();
+      const onAbort = (): void => {
+        this.#signals.delete(signal);
+        for (const w of [...waiters]) this.#dropWaiter(w.taskId, w, signal.reason);
+      };
+      shared = { waiters, onAbort };
+      this.#signals.set(signal, shared);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    shared.waiters.add(waiter);
+    waiter.signal = signal;
   }
 
   #unregister(reg: HandleRegistration): void {
@@ -541,7 +699,9 @@ export class ResultConsumer {
       this.#unsubscribeCommands += 1;
       this.#channelsUnsubscribed += batch.length;
       redis.unsubscribe(...batch.map(taskKey)).catch((err: unknown) => {
-        // The connection went away: the server dropped the channels with it.
+        // The connection went away: the server dropped the channels with it. No answer in
+        // time: the connection hangs; a new one subscribes only what is still wanted.
+        if (isCommandTimeout(err)) this.#dropHungSubscriber(subscriber, epoch, 'UNSUBSCRIBE');
         this.#logger.debug('result consumer: UNSUBSCRIBE failed', { error: String(err), channels: batch.length });
       });
     }
@@ -550,7 +710,7 @@ export class ResultConsumer {
       this.#channelsSubscribed += batch.length;
       redis.subscribe(...batch.map(taskKey)).then(
         () => this.#onSubscribed(batch, epoch),
-        (err: unknown) => this.#onSubscribeFailed(batch, epoch, err),
+        (err: unknown) => this.#onSubscribeFailed(subscriber, batch, epoch, err),
       );
     }
     if (toFetch.length > 0) void this.#fetch(toFetch);
@@ -563,13 +723,19 @@ export class ResultConsumer {
     if (live.length > 0) void this.#fetch(live);
   }
 
-  #onSubscribeFailed(batch: readonly string[], epoch: number, err: unknown): void {
+  #onSubscribeFailed(subscriber: RedisClientHandle, batch: readonly string[], epoch: number, err: unknown): void {
     if (this.#closed) return;
     if (isReplyError(err)) {
       this.#enterPollMode(err);
       return;
     }
     if (epoch !== this.#epoch) return; // the connection dropped; #resync subscribes again
+    if (isCommandTimeout(err)) {
+      // Whether the server subscribed is unknown: only a new connection makes it known
+      // (nothing subscribed), and #resync then subscribes every live id once.
+      this.#dropHungSubscriber(subscriber, epoch, 'SUBSCRIBE');
+      return;
+    }
     // Not sent (the socket is going away; ioredis queues nothing for later): forget that
     // we sent it. The 'close' that follows bumps the epoch, and #resync subscribes again.
     for (const id of batch) {
@@ -596,7 +762,19 @@ export class ResultConsumer {
       if (this.#closed) return;
       values.forEach((value, i) => {
         const id = batch[i];
-        if (value !== null && id !== undefined) this.#deliver(id, value, 'fetch');
+        if (id === undefined) return;
+        if (value !== null && value !== undefined) {
+          this.#lossSuspects.delete(id);
+          this.#deliver(id, value, 'fetch');
+          return;
+        }
+        const lost = this.#lossSuspects.get(id);
+        if (lost === undefined) return;
+        this.#lossSuspects.delete(id);
+        const entry = this.#entries.get(id);
+        if (entry === undefined) return;
+        this.#resultsLost += 1;
+        this.#fail(id, entry, new ResultLostError(id, lost.previousRunId, lost.runId));
       });
     }));
   }
@@ -620,8 +798,14 @@ export class ResultConsumer {
       name: 'result-subscriber',
       logger: this.#logger,
       // Never queue a SUBSCRIBE to be sent after a reconnect: #resync sends every channel
-      // then, and a queued copy would be a duplicate (celery#4670).
-      overrides: { enableOfflineQueue: false },
+      // then, and a queued copy would be a duplicate (celery#4670). The command deadline
+      // also bounds the handshake (a ready check nobody answers makes ioredis reconnect).
+      overrides: {
+        enableOfflineQueue: false,
+        commandTimeout: this.#commandTimeoutMs,
+        keepAlive: TCP_KEEPALIVE_MS,
+        disconnectTimeout: DISCONNECT_TIMEOUT_MS,
+      },
     });
     const onStatus = (status: ConnectionStatus): void => this.#onStatus(handle, status);
     const onReconnected = (): void => {
@@ -642,6 +826,63 @@ export class ResultConsumer {
       // Reported through the status events; ioredis keeps retrying on its own.
       this.#logger.debug('result consumer: subscriber connect failed', { error: String(err) });
     });
+    if (this.#healthTimer === undefined && this.#healthCheckInterval > 0) {
+      this.#healthTimer = setInterval(() => this.#probe(), this.#healthCheckInterval);
+      this.#healthTimer.unref();
+    }
+  }
+
+  /**
+   * The health check: a PING on the subscriber connection (allowed while subscribed in
+   * RESP2), raced against a deadline. A half-open connection (a hung network, a vanished
+   * peer) answers nothing and closes nothing, so without it the consumer would say `ready`
+   * and wait forever; an unanswered PING drops the connection, and the reconnect
+   * resubscribes every waited id once and MGETs them.
+   */
+  #probe(): void {
+    const subscriber = this.#subscriber;
+    if (this.#closed || this.#probing || subscriber === undefined || !this.#live || subscriber.redis.status !== 'ready') return;
+    this.#probing = true;
+    const epoch = this.#epoch;
+    const deadlineMs = Math.min(this.#healthCheckInterval, this.#commandTimeoutMs);
+    let answered = false;
+    const timer = setTimeout(() => {
+      this.#probing = false;
+      if (answered) return;
+      this.#healthCheckFailures += 1;
+      this.#dropHungSubscriber(subscriber, epoch, `health-check PING (${deadlineMs} ms)`);
+    }, deadlineMs);
+    timer.unref();
+    subscriber.redis.ping().then(
+      () => {
+        answered = true;
+        clearTimeout(timer);
+        this.#probing = false;
+      },
+      () => {
+        // The connection closed (its status events handle that) or the command deadline
+        // passed (the timer above fires first or at the same time).
+        answered = true;
+        clearTimeout(timer);
+        this.#probing = false;
+      },
+    );
+  }
+
+  /**
+   * A command on the subscriber connection got no answer in time: drop the connection
+   * (ioredis makes a new one; #resync subscribes every live id on it), unless it was
+   * already dropped or replaced.
+   */
+  #dropHungSubscriber(subscriber: RedisClientHandle, epoch: number, what: string): void {
+    if (this.#closed || subscriber !== this.#subscriber || epoch !== this.#epoch) return;
+    const status = subscriber.redis.status;
+    if (status !== 'ready' && status !== 'connect') return;
+    this.#logger.warn('result consumer: the subscriber connection did not answer; reconnecting', {
+      command: what,
+      waiting: this.#entries.size,
+    });
+    subscriber.redis.disconnect(true);
   }
 
   #onStatus(handle: RedisClientHandle, status: ConnectionStatus): void {
@@ -676,31 +917,62 @@ export class ResultConsumer {
   #resync(reason: 'connected' | 'reconnected'): void {
     if (this.#closed || this.#mode !== 'pubsub') return;
     this.#live = true;
-    for (const id of this.#entries.keys()) this.#dirty.add(id);
+    const waited = [...this.#entries.keys()];
+    for (const id of waited) this.#dirty.add(id);
     this.#logger.debug('result consumer: subscribing', { reason, channels: this.#entries.size });
     this.#flush();
-    void this.#checkRunId();
+    void this.#checkRunId(waited);
   }
 
-  /** Compares the server's run_id with the one seen at the previous connect. */
-  async #checkRunId(): Promise<void> {
-    if (this.#serverRunId === undefined) return;
-    let runId: string | undefined;
+  /**
+   * Compares the server's run_id with the one seen at the previous connect. When it changed
+   * (a restarted or failed-over server) and `onDataLoss` is `fail`, the ids waited for at
+   * the reconnect are MGET once more: those without a value are rejected with a
+   * {@link ResultLostError}.
+   *
+   * @param waited - the ids waited for when the connection became ready
+   */
+  async #checkRunId(waited: readonly string[]): Promise<void> {
+    if (this.#serverIdentity === undefined) return;
+    let identity: ServerIdentity | undefined;
     try {
-      runId = await this.#serverRunId();
+      identity = await this.#serverIdentity();
     } catch {
       return; // INFO refused (ACL) or the connection went away again: nothing to compare
     }
-    if (runId === undefined || this.#closed) return;
-    if (this.#runId !== undefined && this.#runId !== runId) {
-      this.#serverRestarts += 1;
+    if (identity === undefined || this.#closed) return;
+    const previous = this.#identity;
+    this.#identity = identity;
+    if (previous === undefined) return;
+    if (previous.runId !== identity.runId) this.#serverRestarts += 1;
+    if (previous.epoch === identity.epoch) {
+      if (previous.runId !== identity.runId) {
+        this.#logger.info('result consumer: Redis restarted with its data (same epoch); waits go on', {
+          waiting: this.#entries.size,
+        });
+      }
+      return;
+    }
+    const previousRunId = previous.runId;
+    const runId = identity.runId;
+    if (this.#onDataLoss === 'wait') {
       this.#logger.warn(
-        'result consumer: Redis restarted (run_id changed). Waits go on; a result stored before the restart ' +
-          'is gone if the server had no persistence, so give waits a timeout.',
+        'result consumer: Redis lost its data (new epoch: a restart without persistence, a FLUSHALL or a failover). ' +
+          'Waits go on; results stored before are gone, so give waits a timeout.',
         { waiting: this.#entries.size },
       );
+      return;
     }
-    this.#runId = runId;
+    const suspects = waited.filter((id) => this.#entries.has(id));
+    this.#logger.warn(
+      'result consumer: Redis lost its data (new epoch: a restart without persistence, a FLUSHALL or a failover). ' +
+        "Waits whose result is not stored on it are rejected (onDataLoss: 'fail').",
+      { waiting: this.#entries.size, checked: suspects.length },
+    );
+    for (const id of suspects) this.#lossSuspects.set(id, { previousRunId, runId });
+    // Commands on the command connection go to the restarted server from now on, so a key
+    // this MGET does not find is not on it.
+    if (suspects.length > 0) await this.#fetch(suspects);
   }
 
   async #dropSubscriber(): Promise<void> {

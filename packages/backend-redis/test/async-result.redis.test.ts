@@ -4,6 +4,7 @@
  * commands are counted, a server of the test's own.
  */
 import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import {
   ConnectionClosedError,
   createResultMeta,
@@ -13,7 +14,7 @@ import {
 } from '@celeriac/protocol';
 import { PromiseCancelledError } from '@celeriac/promise';
 import { celeryResultKey, createTestRedis, pubsubNumsub, startRedisServer, waitUntil, type TestRedis } from '@celeriac/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createAsyncResult, GroupResult, groupKey, taskKey, type AsyncResult } from '../src/index.ts';
 import { backendFor, sleep, success, taskIds } from './helpers.ts';
 
@@ -311,6 +312,58 @@ describe('GroupResult', () => {
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).message).toContain('1 of 3');
     await waitUntil(() => backend.consumer.stats().waiting === 0 && backend.consumer.stats().subscribed === 0);
+  });
+
+  it('a join of 100 members adds O(1) abort listeners (no MaxListenersExceededWarning)', async () => {
+    await using redis = await createTestRedis();
+    await using backend = backendFor(redis.url);
+    await using worker = backendFor(redis.url);
+    const members = ids(redis, 100);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    const addListener = vi.spyOn(EventTarget.prototype, 'addEventListener');
+    try {
+      const outer = new AbortController();
+      const joined = backend.groupResult<number>(randomUUID(), members).join({ timeout: 10_000, signal: outer.signal });
+      await waitUntil(() => backend.consumer.stats().subscribed === members.length);
+      expect(getEventListeners(outer.signal, 'abort')).toHaveLength(1);
+      // The caller's signal, and the join's own one shared by the 100 waits: one listener each.
+      expect(addListener.mock.calls.filter(([type]) => type === 'abort')).toHaveLength(2);
+      await Promise.all(members.map((id, i) => worker.store(success(id, i))));
+      expect(await joined).toEqual(members.map((_, i) => i));
+      expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
+      await sleep(10); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      addListener.mockRestore();
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('100 get()s sharing one AbortSignal: one abort listener; aborting rejects and drops them all', async () => {
+    await using redis = await createTestRedis();
+    await using backend = backendFor(redis.url);
+    const members = ids(redis, 100);
+    const controller = new AbortController();
+    const waits = members.map((id) => backend.asyncResult(id).get({ signal: controller.signal }).catch((err: unknown) => err));
+    await waitUntil(() => backend.consumer.stats().subscribed === members.length);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    const reason = new Error('enough');
+    controller.abort(reason);
+    expect(new Set(await Promise.all(waits))).toEqual(new Set([reason]));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    await waitUntil(() => backend.consumer.stats().waiting === 0 && backend.consumer.stats().subscribed === 0);
+    // Settled waits let go of a signal that never aborts.
+    const keep = new AbortController();
+    const settled = members.slice(0, 3).map((id) => backend.asyncResult<number>(id).get({ signal: keep.signal, timeout: 5_000 }));
+    await waitUntil(() => backend.consumer.stats().subscribed === 3);
+    expect(getEventListeners(keep.signal, 'abort')).toHaveLength(1);
+    await Promise.all(members.slice(0, 3).map((id, i) => backend.store(success(id, i))));
+    expect(await Promise.all(settled)).toEqual([0, 1, 2]);
+    expect(getEventListeners(keep.signal, 'abort')).toHaveLength(0);
   });
 
   it('saves and restores (Celery tuple format), refreshes with one MGET', async () => {

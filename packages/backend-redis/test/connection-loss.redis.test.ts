@@ -34,9 +34,9 @@ describe('connection loss', () => {
     expect(await backend.get(id)).toMatchObject({ status: 'SUCCESS', result: 2 });
   });
 
-  it('waits survive a paused-then-killed server and get the results stored once it is back', async () => {
+  it("waits survive a paused-then-killed server and get the results stored once it is back (onDataLoss: 'wait')", async () => {
     await using server = await startRedisServer();
-    await using backend = backendFor(server.url);
+    await using backend = backendFor(server.url, { onDataLoss: 'wait' });
     await using worker = backendFor(server.url);
     const [a, b] = [randomUUID(), randomUUID()];
     const first = backend.asyncResult<number>(a).get({ timeout: 20_000 });

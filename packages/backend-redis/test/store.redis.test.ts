@@ -20,6 +20,8 @@ describe('store()', () => {
     const id = randomUUID();
     const key = taskKey(id);
     expect(await backend.store(success(id, 5))).toBe(true);
+    // MONITOR output arrives on its own connection, possibly after the reply to EXEC.
+    await monitor.waitFor((c) => c.args[0]?.toLowerCase() === 'exec', 5_000);
     const mine = monitor.commands((c) => c.args.includes(key) || ['multi', 'exec'].includes(c.args[0]?.toLowerCase() ?? ''));
     expect(mine.map((c) => c.args[0]?.toUpperCase())).toEqual(['GET', 'MULTI', 'SETEX', 'PUBLISH', 'EXEC']);
     const setex = mine[2]?.args ?? [];

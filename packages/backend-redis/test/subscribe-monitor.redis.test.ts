@@ -126,11 +126,11 @@ describe('subscriptions counted with MONITOR', () => {
     await waitUntil(() => allSubscribed(admin, ids, 0), { message: 'all unsubscribed' });
   });
 
-  it('server restart (no persistence): one resubscribe per live id, results stored after the restart arrive', async () => {
+  it("server restart (no persistence), onDataLoss: 'wait': one resubscribe per live id, results stored after the restart arrive", async () => {
     await using server = await startRedisServer({ persistence: 'none' });
     await using monitor = await server.monitor();
     await using admin = await adminFor(server.url);
-    await using backend = backendFor(server.url);
+    await using backend = backendFor(server.url, { onDataLoss: 'wait' });
     await using worker = backendFor(server.url);
     const ids = taskIds(3_000);
     const settledEarly = ids.slice(0, 1_000);
@@ -156,7 +156,7 @@ describe('subscriptions counted with MONITOR', () => {
     expect(subscribeCounts(monitor, settledEarly)).toEqual(new Map([[1, settledEarly.length]]));
     expect(subscribeCounts(monitor, [...soon, ...late])).toEqual(new Map([[2, soon.length + late.length]]));
     await waitUntil(() => backend.consumer.stats().serverRestarts === 1, { message: 'run_id change seen' });
-    expect(backend.consumer.stats()).toMatchObject({ reconnects: 1, messageListeners: 1 });
+    expect(backend.consumer.stats()).toMatchObject({ reconnects: 1, messageListeners: 1, resultsLost: 0 });
     await waitUntil(() => allSubscribed(admin, ids, 0), { message: 'all unsubscribed' });
     expect(backend.consumer.stats()).toMatchObject({ waiting: 0, subscribed: 0 });
   });
