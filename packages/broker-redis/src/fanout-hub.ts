@@ -7,12 +7,22 @@
  * Messages published while the connection was down are lost: fanout is fire-and-forget in
  * Celery too (remote control, events).
  *
+ * A pattern the server refuses after a reconnect (an error reply such as NOPERM, after an
+ * ACL change) is dropped and logged, and whoever waits for it is rejected; the other
+ * patterns are subscribed one by one.
+ *
  * @see celery-wire.md §2.7
  * @module
  */
 import { silentLogger, type FanoutMessage, type Logger, type Subscription } from '@celeriac/protocol';
-import { createRedisClient, type ConnectionState, type RedisConnectionConfig } from '@celeriac/redis-connection';
-import type { Redis } from 'ioredis';
+import {
+  createRedisClient,
+  toRedisError,
+  type ConnectionState,
+  type RedisConnectionConfig,
+  type RedisErrorContext,
+} from '@celeriac/redis-connection';
+import { ReplyError, type Redis } from 'ioredis';
 import { guard, quit } from './deadline.ts';
 import type { KombuKeys } from './kombu-keys.ts';
 
@@ -49,8 +59,10 @@ export class FanoutHub {
   readonly #logger: Logger;
   readonly #patterns = new Map<string, PatternEntry>();
   #everReady = false;
-  #resubscribed: Promise<void> | undefined;
-  #signalResubscribed: (() => void) | undefined;
+  /** While reconnecting: settles after the resubscription with the patterns the server refused. */
+  #resubscribed: Promise<ReadonlyMap<string, Error>> | undefined;
+  #signalResubscribed: ((refused: ReadonlyMap<string, Error>) => void) | undefined;
+  readonly #errorContext: RedisErrorContext;
   #closed = false;
   #probing = false;
   readonly #healthTimer: NodeJS.Timeout;
@@ -64,6 +76,7 @@ export class FanoutHub {
   constructor(config: RedisConnectionConfig, keys: KombuKeys, options: FanoutHubOptions) {
     this.#keys = keys;
     this.#logger = options.logger ?? silentLogger;
+    this.#errorContext = { url: config.redactedUrl, timeoutMs: options.timeoutMs };
     const { redis, state } = createRedisClient(config, { role: 'subscriber', name: options.name, logger: this.#logger });
     this.#redis = redis;
     this.#state = state;
@@ -163,11 +176,17 @@ export class FanoutHub {
   async #psubscribe(pattern: string): Promise<void> {
     if (!this.#everReady || this.#state.isReady) {
       // Before the first connection the command waits in the offline queue.
-      await this.#redis.psubscribe(pattern);
+      try {
+        await this.#redis.psubscribe(pattern);
+      } catch (error) {
+        throw toRedisError(error, `subscribe to fanout pattern ${JSON.stringify(pattern)}`, this.#errorContext);
+      }
       return;
     }
     // Reconnecting: the owner's resubscription after the reconnect includes it.
-    await this.#resubscribed;
+    const refused = await this.#resubscribed;
+    const error = refused?.get(pattern);
+    if (error !== undefined) throw error;
   }
 
   async #remove(pattern: string, handler: Handler): Promise<void> {
@@ -184,20 +203,42 @@ export class FanoutHub {
 
   async #resubscribe(): Promise<void> {
     const patterns = [...this.#patterns.keys()];
+    const refused = new Map<string, Error>();
     try {
       for (let i = 0; i < patterns.length; i += RESUBSCRIBE_BATCH) {
-        await this.#redis.psubscribe(...patterns.slice(i, i + RESUBSCRIBE_BATCH));
+        const batch = patterns.slice(i, i + RESUBSCRIBE_BATCH);
+        try {
+          await this.#redis.psubscribe(...batch);
+        } catch (error) {
+          if (!(error instanceof ReplyError)) throw error;
+          // The server refused the batch (an ACL denying some pattern refuses the whole
+          // command): find out which, one by one, and keep the others.
+          for (const pattern of batch) {
+            try {
+              await this.#redis.psubscribe(pattern);
+            } catch (single) {
+              if (!(single instanceof ReplyError)) throw single;
+              refused.set(pattern, toRedisError(single, `resubscribe to fanout pattern ${JSON.stringify(pattern)}`, this.#errorContext));
+            }
+          }
+        }
       }
-      if (patterns.length > 0) this.#logger.info('fanout patterns resubscribed', { patterns: patterns.length });
     } catch (error) {
       // The connection dropped again; the next 'reconnected' retries.
       this.#logger.warn('fanout resubscribe failed', { error: error instanceof Error ? error.message : String(error) });
       return;
     }
+    for (const [pattern, error] of refused) {
+      // Its handlers get nothing from now on; a waiting subscribe() rejects and removes its own.
+      this.#patterns.delete(pattern);
+      this.#logger.error('fanout pattern refused by Redis after a reconnect; dropped', { pattern, error: error.message });
+    }
+    const resubscribed = patterns.length - refused.size;
+    if (resubscribed > 0) this.#logger.info('fanout patterns resubscribed', { patterns: resubscribed });
     const signal = this.#signalResubscribed;
     this.#resubscribed = undefined;
     this.#signalResubscribed = undefined;
-    signal?.();
+    signal?.(refused);
   }
 
   #dispatch(pattern: string, channel: Buffer, message: Buffer): void {
@@ -225,7 +266,7 @@ export class FanoutHub {
     this.#closed = true;
     clearInterval(this.#healthTimer);
     this.#patterns.clear();
-    this.#signalResubscribed?.();
+    this.#signalResubscribed?.(new Map());
     await quit(this.#redis);
   }
 }

@@ -1,3 +1,4 @@
+import { CeleriacError, ErrorCode } from '@celeriac/protocol';
 import { describe, expect, it } from 'vitest';
 import { KombuKeys } from './kombu-keys.ts';
 
@@ -24,6 +25,11 @@ describe('KombuKeys', () => {
       'app:unacked_index',
       'app:unacked_mutex',
     ]);
+    // Celeriac's own records of malformed elements, where kombu's restore cannot lose them.
+    expect([prefixed.invalidUnacked, prefixed.invalidUnackedIndex]).toEqual([
+      'app:celeriac.unacked.invalid',
+      'app:celeriac.unacked.invalid_index',
+    ]);
     expect(prefixed.fanoutChannel('celeryev', 'worker.heartbeat')).toBe('app:/4.celeryev/worker.heartbeat');
     expect(prefixed.fanoutPattern('celeryev', 'worker.#')).toBe('app:/4.celeryev/worker.*');
     expect(prefixed.fanoutPattern('celery.pidbox', '')).toBe('app:/4.celery.pidbox');
@@ -45,5 +51,30 @@ describe('KombuKeys', () => {
     expect(() => new KombuKeys({ sep: '' }, 0)).toThrow(/sep/);
     expect(() => new KombuKeys({ bogus: 1 } as never, 0)).toThrow(/unknown option "bogus"/);
     expect(new KombuKeys({ fanout_prefix: true, max_connections: 10 } as never, 0).visibilityTimeout).toBe(3600);
+  });
+
+  it('refuses non-default values of kombu options it does not implement, and accepts their defaults', () => {
+    const refused: [string, unknown][] = [
+      ['fanout_prefix', false],
+      ['fanout_prefix', '/custom.'],
+      ['fanout_patterns', false],
+      ['queue_order_strategy', 'priority'],
+      ['queue_order_strategy', 'sorted'],
+      ['queue_order_strategy', 'shuffle'],
+    ];
+    for (const [name, value] of refused) {
+      let caught: unknown;
+      try {
+        new KombuKeys({ [name]: value }, 0);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, `${name}: ${JSON.stringify(value)}`).toBeInstanceOf(CeleriacError);
+      expect((caught as CeleriacError).code).toBe(ErrorCode.INVALID_CONFIG);
+      expect((caught as Error).message).toContain(name);
+      expect((caught as Error).message).toMatch(/not supported/);
+    }
+    const defaults = { fanout_prefix: true, fanout_patterns: true, queue_order_strategy: 'round_robin' };
+    expect(new KombuKeys(defaults as never, 0).fanoutPattern('celeryev', 'worker.#')).toBe('/0.celeryev/worker.*');
   });
 });

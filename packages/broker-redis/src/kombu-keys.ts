@@ -13,7 +13,14 @@
  * | `P unacked` | hash | delivery_tag → `[envelope, exchange, routing_key]` JSON |
  * | `P unacked_index` | zset | delivery_tag → unix time (float seconds) of the delivery |
  * | `P unacked_mutex` | string | the restore lock (`SET … PX … NX`, redis-py `Lock` compatible) |
+ * | `P celeriac.unacked.invalid` | hash | Celeriac only: `celeriac-invalid:<uuid>` → record of a malformed element |
+ * | `P celeriac.unacked.invalid_index` | zset | Celeriac only: `celeriac-invalid:<uuid>` → unix time of the delivery |
  * | `P /DB.exchange[/routing_key]` | pub/sub channel | fanout (remote control, events) |
+ *
+ * Malformed elements (not JSON, not a JSON object, no `properties.delivery_tag`) are recorded
+ * in the two Celeriac-only keys, which kombu never reads: kombu's `restore_visible` would
+ * delete such a record from `unacked` and push nothing (a string payload raises TypeError,
+ * only KeyError is caught), losing the element. Only Celeriac acks and restores them.
  *
  * Publish `LPUSH`es, consumers pop from the right end, so each list is FIFO. Lower bucket
  * numbers are consumed first. kombu prefixes every key it sends, and the pub/sub channels
@@ -46,6 +53,12 @@ export interface RedisBrokerTransportOptions extends RedisTransportOptions {
   readonly unacked_mutex_key?: string;
   /** Seconds the restore lock lives at most; default 300. */
   readonly unacked_mutex_expire?: number;
+  /** Only kombu's default `true` (channels `/DB.exchange`) is supported. */
+  readonly fanout_prefix?: boolean | string;
+  /** Only kombu's default `true` (a routing key is a sub-channel) is supported. */
+  readonly fanout_patterns?: boolean;
+  /** Only kombu's default `'round_robin'` is supported. */
+  readonly queue_order_strategy?: string;
 }
 
 /**
@@ -55,9 +68,6 @@ export interface RedisBrokerTransportOptions extends RedisTransportOptions {
  */
 const IGNORED_KOMBU_OPTIONS = new Set([
   'ack_emulation',
-  'fanout_prefix',
-  'fanout_patterns',
-  'queue_order_strategy',
   'unacked_restore_limit',
   'socket_timeout',
   'socket_connect_timeout',
@@ -68,6 +78,18 @@ const IGNORED_KOMBU_OPTIONS = new Set([
   'retry_on_timeout',
   'body_encoding',
   'polling_interval',
+]);
+
+/**
+ * kombu options whose default is the only behaviour Celeriac has: the default value is
+ * accepted (so a Python configuration that spells it out can be copied), any other value is
+ * an `INVALID_CONFIG` error rather than silently different key names or consumption order
+ * from the Python peers.
+ */
+const DEFAULT_ONLY_OPTIONS: ReadonlyMap<string, { readonly value: unknown; readonly means: string }> = new Map([
+  ['fanout_prefix', { value: true, means: 'fanout channels are always named /<db>.<exchange>' }],
+  ['fanout_patterns', { value: true, means: 'a fanout routing key is always a sub-channel /<db>.<exchange>/<routing_key>' }],
+  ['queue_order_strategy', { value: 'round_robin', means: 'queues are always consumed round-robin' }],
 ]);
 
 const KNOWN_OPTIONS = new Set([
@@ -109,6 +131,13 @@ export class KombuKeys {
   readonly unackedIndex: string;
   /** `P unacked_mutex`. */
   readonly unackedMutex: string;
+  /**
+   * `P celeriac.unacked.invalid`: Celeriac's own hash of the records of malformed deliveries
+   * (kombu never reads it; its restore would lose them).
+   */
+  readonly invalidUnacked: string;
+  /** `P celeriac.unacked.invalid_index`: their delivery times, as `unacked_index`. */
+  readonly invalidUnackedIndex: string;
   /** Seconds a delivery may stay unacked. */
   readonly visibilityTimeout: number;
   /** Seconds the restore lock lives at most. */
@@ -128,6 +157,8 @@ export class KombuKeys {
     this.unacked = this.prefix + (options.unacked_key ?? 'unacked');
     this.unackedIndex = this.prefix + (options.unacked_index_key ?? 'unacked_index');
     this.unackedMutex = this.prefix + (options.unacked_mutex_key ?? 'unacked_mutex');
+    this.invalidUnacked = `${this.prefix}celeriac.unacked.invalid`;
+    this.invalidUnackedIndex = `${this.prefix}celeriac.unacked.invalid_index`;
     this.visibilityTimeout = options.visibility_timeout ?? 3600;
     this.mutexExpire = options.unacked_mutex_expire ?? 300;
   }
@@ -262,10 +293,19 @@ function invalid(message: string): CeleriacError {
 
 function validate(options: RedisBrokerTransportOptions): void {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key) && !IGNORED_KOMBU_OPTIONS.has(key)) {
+    if (!KNOWN_OPTIONS.has(key) && !IGNORED_KOMBU_OPTIONS.has(key) && !DEFAULT_ONLY_OPTIONS.has(key)) {
       throw invalid(
         `unknown option ${JSON.stringify(key)} (expected one of ${[...KNOWN_OPTIONS].join(', ')}; ` +
+          `kombu options accepted with their default only: ${[...DEFAULT_ONLY_OPTIONS.keys()].join(', ')}; ` +
           `ignored kombu options: ${[...IGNORED_KOMBU_OPTIONS].join(', ')})`,
+      );
+    }
+  }
+  for (const [name, { value, means }] of DEFAULT_ONLY_OPTIONS) {
+    const given = (options as Record<string, unknown>)[name];
+    if (given !== undefined && given !== value) {
+      throw invalid(
+        `${name}=${JSON.stringify(given)} is not supported: only kombu's default ${JSON.stringify(value)} is (${means})`,
       );
     }
   }

@@ -26,11 +26,12 @@ import {
 import {
   createRedisClient,
   parseRedisUrl,
+  toRedisError,
   type ConnectionState,
   type RedisConnectionConfig,
+  type RedisErrorContext,
 } from '@celeriac/redis-connection';
 import type { Redis } from 'ioredis';
-import { toBrokerError, type ErrorContext } from './broker-errors.ts';
 import { guard, quit } from './deadline.ts';
 import { FanoutHub } from './fanout-hub.ts';
 import { KeyWatcher } from './key-watcher.ts';
@@ -108,7 +109,7 @@ export class RedisBroker implements Broker {
   readonly #redis: Redis;
   readonly #state: ConnectionState;
   readonly #store: UnackedStore;
-  readonly #errorContext: ErrorContext;
+  readonly #errorContext: RedisErrorContext;
   readonly #watchdogMs: number;
   readonly #pollMs: number;
   readonly #restoreMs: number;
@@ -242,7 +243,7 @@ export class RedisBroker implements Broker {
     try {
       await Promise.all(pending);
     } catch (error) {
-      throw toBrokerError(error, `publish to queue ${JSON.stringify(message.queue)}`, this.#errorContext);
+      throw toRedisError(error, `publish to queue ${JSON.stringify(message.queue)}`, this.#errorContext);
     }
   }
 
@@ -273,7 +274,7 @@ export class RedisBroker implements Broker {
       if (failed) throw failed;
     } catch (error) {
       for (const queue of declaredNow) this.#declared.delete(queue);
-      throw toBrokerError(error, `publishMany of ${count} messages`, this.#errorContext);
+      throw toRedisError(error, `publishMany of ${count} messages`, this.#errorContext);
     }
   }
 
@@ -370,7 +371,9 @@ export class RedisBroker implements Broker {
   /**
    * kombu's `restore_visible`: under the `unacked_mutex` lock (shared with Python workers),
    * every unacked message older than `visibility_timeout` goes back to the front of its
-   * queue (RPUSH to the bucket-0 key), marked redelivered, with its delivery tag.
+   * queue (RPUSH to the bucket-0 key), marked redelivered, with its delivery tag. Celeriac's
+   * records of malformed messages (`celeriac.unacked.invalid`) too. A record that cannot be
+   * put back is logged and left for the next round; the others still are.
    *
    * @returns how many were put back (0 also when another process holds the lock)
    * @throws {@link TimeoutError} or {@link ConnectionClosedError} when Redis does not answer
@@ -386,8 +389,10 @@ export class RedisBroker implements Broker {
    * `restore_by_tag`, RPUSH marked redelivered). A consumer restores its own with
    * `close({ restore: true })`.
    *
-   * @param tags - hash fields of `unacked`
+   * @param tags - hash fields of `unacked`, or `celeriac-invalid:<uuid>` fields of Celeriac's
+   *   records of malformed messages
    * @returns how many were put back
+   * @throws {@link TimeoutError} or {@link ConnectionClosedError} when Redis does not answer
    */
   async restoreUnacked(tags: Iterable<string>): Promise<number> {
     this.#assertOpen('restoreUnacked');
@@ -414,7 +419,7 @@ export class RedisBroker implements Broker {
       }
       return removed;
     } catch (error) {
-      throw toBrokerError(error, `purge of queue ${JSON.stringify(queue)}`, this.#errorContext);
+      throw toRedisError(error, `purge of queue ${JSON.stringify(queue)}`, this.#errorContext);
     }
   }
 
@@ -431,7 +436,7 @@ export class RedisBroker implements Broker {
     try {
       await this.#redis.publish(this.keys.fanoutChannel(exchange, routingKey), toBuffer(raw));
     } catch (error) {
-      throw toBrokerError(error, `publish to fanout exchange ${JSON.stringify(exchange)}`, this.#errorContext);
+      throw toRedisError(error, `publish to fanout exchange ${JSON.stringify(exchange)}`, this.#errorContext);
     }
   }
 

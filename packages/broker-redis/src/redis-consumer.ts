@@ -15,13 +15,18 @@
  *
  * Watchdog: every command races a deadline and the connection leaving `ready`; on a timeout
  * the connection is dropped and re-created, and the loop resumes when Redis answers again.
+ * A fetch given up on that way (or lost with its connection) may still have run on the
+ * server: Redis executes what it already read from a dropped connection, popping and
+ * recording a message nobody was handed. Once a new connection is ready (so the server is
+ * past the old one's input), the consumer puts back what is recorded with exactly that
+ * fetch's score.
  *
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Delivery, Logger } from '@celeriac/protocol';
 import { createRedisClient, type ConnectionState, type RedisConnectionConfig } from '@celeriac/redis-connection';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { CommandAbortedError, guard, quit, sleep, waitForReady } from './deadline.ts';
 import type { KeyWatcher } from './key-watcher.ts';
 import type { KombuKeys } from './kombu-keys.ts';
@@ -71,9 +76,34 @@ function backoff(failures: number): number {
   return Math.min(50 * 2 ** Math.min(failures - 1, 6), 2000);
 }
 
-function nowScore(): string {
-  // kombu writes time() (float seconds); sub-millisecond digits keep scores distinct.
-  return ((performance.timeOrigin + performance.now()) / 1000).toFixed(6);
+/** The last delivery score of this process, in whole microseconds. */
+let lastScoreMicros = 0;
+
+/**
+ * The `unacked_index` score of a new delivery: the wall clock in unix seconds, as kombu's
+ * `time()`. Restores (ours and Python's) compare scores with the wall clock, so a monotonic
+ * clock, which lags after a suspend or a clock step, would make fresh deliveries look stale.
+ *
+ * Scores are unique within the process (at least 1 µs apart, which doubles of this size
+ * still tell apart): a fetch whose reply never came is identified by its score alone. When
+ * the wall clock steps back by more than a second, it is followed anyway.
+ *
+ * @returns unix seconds with six decimals
+ */
+export function deliveryScore(): string {
+  let micros = Date.now() * 1000;
+  if (micros <= lastScoreMicros && lastScoreMicros - micros < 1_000_000) micros = lastScoreMicros + 1;
+  lastScoreMicros = micros;
+  const seconds = Math.floor(micros / 1_000_000);
+  return `${seconds}.${String(micros - seconds * 1_000_000).padStart(6, '0')}`;
+}
+
+/** A fetch whose outcome is unknown: no reply came. */
+interface UnansweredFetch {
+  /** The score it sent: what it recorded, if it ran, is recorded with exactly this score. */
+  readonly score: string;
+  /** The connection generation it was sent on. */
+  readonly generation: number;
 }
 
 /**
@@ -105,6 +135,10 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
   #trackingUnsupported = false;
   #failures = 0;
   #warnedBadKeys = new Set<string>();
+  /** Incremented each time the fetch connection becomes ready (a new connection). */
+  #generation = 0;
+  /** Fetches without a reply, whose records (if they ran) are put back once it is safe. */
+  #unanswered: UnansweredFetch[] = [];
 
   /**
    * @param ctx - the broker's shared parts
@@ -125,6 +159,7 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
     state.on('status', (status) => {
       // Tracking is per connection: a new connection must ask for it again.
       if (status !== 'ready') this.#redirect = undefined;
+      else this.#generation += 1;
     });
     this.#unregister = ctx.watcher.register(this.#fetchKeys.keys, () => {
       this.#woken = true;
@@ -211,6 +246,7 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
       try {
         await this.#ensureSession();
         if (this.#closing) break;
+        if (this.#unanswered.length > 0) await this.#putBackUnanswered(false);
         const found = await this.#fetchOnce();
         if (this.#failures > 0) {
           this.#ctx.logger.info('broker consumer resumed', { connection: this.#ctx.name, failures: this.#failures });
@@ -279,22 +315,31 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
   async #fetchOnce(): Promise<boolean> {
     const keys = this.#ctx.keys;
     const { keys: listKeys, queues } = this.#fetchKeys;
-    const score = nowScore();
+    const score = deliveryScore();
+    const generation = this.#generation;
     this.#woken = false;
-    const reply = await this.#command(
-      this.#scripts.fetch(
-        [keys.unackedIndex, keys.unacked, ...listKeys],
-        [score, randomUUID(), this.#noAck ? '1' : '0', ...queues],
-      ),
-      'fetch',
-    );
+    let reply: unknown;
+    try {
+      reply = await this.#command(
+        this.#scripts.fetch(
+          [keys.unackedIndex, keys.unacked, keys.invalidUnackedIndex, keys.invalidUnacked, ...listKeys],
+          [score, randomUUID(), this.#noAck ? '1' : '0', ...queues],
+        ),
+        'fetch',
+      );
+    } catch (error) {
+      // An error reply means the script did not write. Anything else (the watchdog gave up,
+      // the connection was lost) leaves it open whether it ran.
+      if (!this.#noAck && !(error instanceof ReplyError)) this.#unanswered.push({ score, generation });
+      throw error;
+    }
     if (!Array.isArray(reply)) throw new Error(`fetch script returned ${typeof reply}, expected an array`);
     const index = Number(reply[0]);
     if (index === 0) {
       this.#reportBadKeys(reply.slice(1).map((i) => listKeys[Number(i) - 1] ?? ''));
       return false;
     }
-    const [, element, tagBytes, redelivered, tagged] = reply as [unknown, unknown, unknown, unknown, unknown];
+    const [, element, tagBytes, redelivered, kind] = reply as [unknown, unknown, unknown, unknown, unknown];
     const queue = queues[index - 1];
     const listKey = listKeys[index - 1];
     if (!Buffer.isBuffer(element) || queue === undefined || listKey === undefined) {
@@ -306,8 +351,9 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
         queue,
         listKey,
         raw: element,
-        deliveryTag: Number(tagged) === 1 ? unackedTag : '',
+        deliveryTag: Number(kind) === 1 ? unackedTag : '',
         unackedTag,
+        recordSet: Number(kind) === 0 ? 'invalid' : 'kombu',
         score,
         redelivered: Number(redelivered) === 1,
       },
@@ -317,6 +363,29 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
     if (!this.#noAck) this.#unsettled.add(delivery);
     this.#hand(delivery);
     return true;
+  }
+
+  /**
+   * Puts back what fetches without a reply recorded (if they ran at all). Only once the
+   * connection they were sent on is gone and a new one is ready: the server reads a
+   * connection's input before its close and before it answers a newer connection, so by then
+   * the old fetch has run or never will.
+   *
+   * @param all - also those whose connection was not replaced yet (closing: best effort)
+   */
+  async #putBackUnanswered(all: boolean): Promise<void> {
+    for (const entry of [...this.#unanswered]) {
+      if (!all && entry.generation >= this.#generation) continue;
+      const restored = await this.#ctx.store.restoreScore(entry.score);
+      this.#unanswered = this.#unanswered.filter((e) => e !== entry);
+      if (restored > 0) {
+        this.#ctx.logger.warn('put back messages a fetch without a reply had recorded', {
+          connection: this.#ctx.name,
+          score: entry.score,
+          restored,
+        });
+      }
+    }
   }
 
   /** kombu's round_robin_cycle.rotate: the queue that delivered goes to the end. */
@@ -368,10 +437,11 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
     this.#unsettled.delete(delivery);
     this.#freeSlot();
     if (!requeue) {
-      await this.#ctx.store.ack(delivery.unackedTag, delivery.score);
+      await this.#ctx.store.ack(delivery.unackedTag, delivery.score, delivery.recordSet);
       return;
     }
     const moved = await this.#ctx.store.move({
+      set: delivery.recordSet,
       tag: delivery.unackedTag,
       score: delivery.score,
       payload: markRedelivered(delivery.raw),
@@ -414,6 +484,14 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
     const buffered = this.#buffer.splice(0);
     try {
       await this.#restore(restoreHandedOut && !this.#noAck ? [...this.#unsettled] : buffered);
+      if (this.#unanswered.length > 0) {
+        await this.#putBackUnanswered(true).catch((error: unknown) => {
+          this.#ctx.logger.warn('could not put back what a fetch without a reply recorded; the visibility timeout will', {
+            connection: this.#ctx.name,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        });
+      }
     } finally {
       await quit(this.#redis);
       this.#ctx.onClosed(this);
@@ -435,6 +513,7 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
       } else {
         this.#unsettled.delete(delivery);
         outcome = store.move({
+          set: delivery.recordSet,
           tag: delivery.unackedTag,
           score: delivery.score,
           payload: markRedelivered(delivery.raw),

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Delivery } from '@celeriac/protocol';
+import type { RecordSet } from './unacked-store.ts';
 
 /** What a delivery reports its outcome to (its consumer). */
 export interface DeliveryOwner {
@@ -26,6 +27,8 @@ export interface RedisDeliveryInit {
   readonly deliveryTag: string;
   /** The hash field of its unacked record; `''` for no-ack deliveries. */
   readonly unackedTag: string;
+  /** Where the record is: `unacked` (`kombu`), or Celeriac's keys for a malformed element (`invalid`). */
+  readonly recordSet: RecordSet;
   /** The `unacked_index` score written when it was fetched (its ownership token). */
   readonly score: string;
   /** Whether the envelope says it was restored or requeued before. */
@@ -42,11 +45,14 @@ export class RedisDelivery implements Delivery {
   /** `properties.delivery_tag`; `''` when the element has none. */
   readonly deliveryTag: string;
   /**
-   * The hash field of its record in `unacked`: the delivery tag, or a generated
-   * `celeriac-invalid:<uuid>` for an element without one (and `celeriac-duplicate:<uuid>` for
-   * a second copy of a message already in flight); `''` for a no-ack consumer.
+   * The hash field of its record: in `unacked`, the delivery tag (or a generated
+   * `celeriac-duplicate:<uuid>` for a second copy of a message already in flight); in
+   * Celeriac's `celeriac.unacked.invalid`, a generated `celeriac-invalid:<uuid>` for an
+   * element without a usable delivery tag; `''` for a no-ack consumer.
    */
   readonly unackedTag: string;
+  /** Which keys hold its record: `kombu` (`unacked`) or `invalid` (Celeriac's own). */
+  readonly recordSet: RecordSet;
   /** The element exactly as it was in the list. */
   readonly raw: Buffer;
   /** Whether it was restored or requeued before (`headers.redelivered` or `delivery_info.redelivered`). */
@@ -68,6 +74,7 @@ export class RedisDelivery implements Delivery {
     this.raw = init.raw;
     this.deliveryTag = init.deliveryTag;
     this.unackedTag = init.unackedTag;
+    this.recordSet = init.recordSet;
     this.score = init.score;
     this.redelivered = init.redelivered;
     this.#owner = owner;
@@ -79,7 +86,8 @@ export class RedisDelivery implements Delivery {
   }
 
   /**
-   * Done with it: `MULTI; ZREM unacked_index tag; HDEL unacked tag; EXEC`.
+   * Done with it: `ZREM unacked_index tag; HDEL unacked tag` in one script, only while the
+   * record is still this delivery's.
    *
    * @throws {@link TimeoutError} or {@link ConnectionClosedError} when Redis does not confirm
    *   (the record then stays and is restored after the visibility timeout)

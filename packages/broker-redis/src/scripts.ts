@@ -20,29 +20,32 @@ import type { Redis } from 'ioredis';
  * push by another client sends an invalidation to the consumer's tracking connection.
  *
  * Input:
- * - KEYS[1] unacked_index (zset), KEYS[2] unacked (hash), KEYS[3..n] the lists, in order
+ * - KEYS[1] unacked_index (zset), KEYS[2] unacked (hash), KEYS[3] celeriac.unacked.invalid_index
+ *   (zset), KEYS[4] celeriac.unacked.invalid (hash), KEYS[5..n] the lists, in order
  * - ARGV[1] the score: now, unix seconds as a decimal string (kombu writes `time()`)
- * - ARGV[2] a fresh uuid: the record goes under `celeriac-invalid:<uuid>` when the element has
- *   no usable `properties.delivery_tag` (not JSON, not an object, no non-empty string tag), and
- *   under `celeriac-duplicate:<uuid>` when its tag is already recorded (two copies of one
- *   message in flight: each keeps its own record)
+ * - ARGV[2] a fresh uuid: an element without a usable `properties.delivery_tag` (not JSON, not
+ *   an object, no non-empty string tag) is recorded under `celeriac-invalid:<uuid>` in
+ *   KEYS[3]/KEYS[4], which kombu never reads (its restore would delete the record and push
+ *   nothing); an element whose tag is already recorded under `celeriac-duplicate:<uuid>` in
+ *   KEYS[1]/KEYS[2] (two copies of one message in flight: each keeps its own record)
  * - ARGV[3] `'1'`: no-ack consumer, plain RPOP without a record
- * - ARGV[4..] for each list (KEYS[3..]) its logical queue: the routing key recorded when the
+ * - ARGV[4..] for each list (KEYS[5..]) its logical queue: the routing key recorded when the
  *   element has no `properties.delivery_info.routing_key`
  *
  * Output:
- * - a hit: `{i, element, tag, redelivered, tagged}`: `i` the 1-based index of the list among
- *   KEYS[3..], `element` the raw bytes, `tag` the hash field of the record (`''` when no-ack),
+ * - a hit: `{i, element, tag, redelivered, kind}`: `i` the 1-based index of the list among
+ *   KEYS[5..], `element` the raw bytes, `tag` the hash field of the record (`''` when no-ack),
  *   `redelivered` 1 when `headers.redelivered` or `delivery_info.redelivered` is true,
- *   `tagged` 1 when `tag` is the element's own delivery_tag
+ *   `kind` 1 when `tag` is the element's own delivery_tag, 2 a duplicate (`celeriac-duplicate:`,
+ *   in unacked), 0 a malformed element (`celeriac-invalid:`, in Celeriac's keys)
  * - nothing to pop: `{0, bad...}`, `bad` the indexes of lists holding a non-list value (skipped)
- * - a WRONGTYPE error, before anything is popped, when unacked_index is not a zset or unacked
- *   not a hash
+ * - a WRONGTYPE error, before anything is popped, when an index is not a zset or a record
+ *   hash not a hash
  *
  * The record is `[<element>, <exchange>, <routing_key>]` as kombu writes it when the element
  * decodes to a JSON object or array; otherwise `[<element as a JSON string>, "", <queue>]`
  * with every byte outside printable ASCII escaped as `\u00XX` (bytes read as Latin-1, so
- * the exact bytes come back, and Python reads valid JSON and never crashes on it).
+ * the exact bytes come back).
  */
 export const FETCH_SCRIPT = `
 local noack = ARGV[3] == '1'
@@ -60,25 +63,28 @@ end
 -- Redis does not roll back a script that fails after a write: every check that could fail
 -- comes before the RPOP, so a popped element is always recorded.
 if not noack then
-  local tindex = redis.call('TYPE', KEYS[1])['ok']
-  local tunacked = redis.call('TYPE', KEYS[2])['ok']
-  if (tindex ~= 'zset' and tindex ~= 'none') or (tunacked ~= 'hash' and tunacked ~= 'none') then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' must be a zset and ' .. KEYS[2] .. ' a hash')
+  for k = 1, 4 do
+    local want = 'hash'
+    if k % 2 == 1 then want = 'zset' end
+    local t = redis.call('TYPE', KEYS[k])['ok']
+    if t ~= want and t ~= 'none' then
+      return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' must be a ' .. want)
+    end
   end
 end
 local bad = {}
-for i = 3, #KEYS do
+for i = 5, #KEYS do
   local popped = redis.pcall('RPOP', KEYS[i])
   if type(popped) == 'table' and popped.err then
-    bad[#bad + 1] = i - 2
+    bad[#bad + 1] = i - 4
   elseif popped then
     local element = popped
-    if noack then return {i - 2, element, '', 0, 0} end
+    if noack then return {i - 4, element, '', 0, 1} end
     local ok, env = pcall(cjson.decode, element)
     local isdoc = ok and type(env) == 'table'
     local tag = nil
     local exchange = ''
-    local rk = ARGV[i + 1]
+    local rk = ARGV[i - 1]
     local redelivered = 0
     if isdoc then
       local props = env['properties']
@@ -95,23 +101,27 @@ for i = 3, #KEYS do
       local headers = env['headers']
       if type(headers) == 'table' and headers['redelivered'] == true then redelivered = 1 end
     end
-    local tagged = 1
+    local kind = 1
+    local index = KEYS[1]
+    local hash = KEYS[2]
     if tag == nil then
       tag = 'celeriac-invalid:' .. ARGV[2]
-      tagged = 0
+      kind = 0
+      index = KEYS[3]
+      hash = KEYS[4]
     elseif redis.call('HEXISTS', KEYS[2], tag) == 1 then
       tag = 'celeriac-duplicate:' .. ARGV[2]
-      tagged = 0
+      kind = 2
     end
     local head
     if isdoc then head = element else head = jsonbytes(element) end
     local record = '[' .. head .. ', ' .. jsontext(exchange) .. ', ' .. jsontext(rk) .. ']'
-    redis.call('ZADD', KEYS[1], ARGV[1], tag)
-    redis.call('HSET', KEYS[2], tag, record)
-    return {i - 2, element, tag, redelivered, tagged}
+    redis.call('ZADD', index, ARGV[1], tag)
+    redis.call('HSET', hash, tag, record)
+    return {i - 4, element, tag, redelivered, kind}
   end
 end
-for i = 3, #KEYS do redis.pcall('LLEN', KEYS[i]) end
+for i = 5, #KEYS do redis.pcall('LLEN', KEYS[i]) end
 local out = {0}
 for _, b in ipairs(bad) do out[#out + 1] = b end
 return out
@@ -125,7 +135,8 @@ return out
  * and its new owner keeps it).
  *
  * Input:
- * - KEYS[1] unacked_index, KEYS[2] unacked, KEYS[3..n] the destination lists
+ * - KEYS[1] the record's index, KEYS[2] its hash (`unacked_index`/`unacked`, or Celeriac's
+ *   `celeriac.unacked.invalid_index`/`celeriac.unacked.invalid`), KEYS[3..n] the destination lists
  * - ARGV[1] the tag, ARGV[2] the expected score, ARGV[3] the envelope to push,
  *   ARGV[4] `'left'` (LPUSH: the back of the queue, a requeue) or `'right'` (RPUSH: the
  *   front, consumed next, a restore)
@@ -166,7 +177,8 @@ return 1
  * whose message outlived the visibility timeout, was restored and fetched again by another
  * worker must not delete the new owner's record with its late ack (reliability matrix row 4).
  *
- * Input: KEYS[1] unacked_index, KEYS[2] unacked; ARGV[1] the tag, ARGV[2] the expected score.
+ * Input: KEYS[1] the record's index, KEYS[2] its hash (`unacked_index`/`unacked`, or Celeriac's
+ * pair for malformed elements); ARGV[1] the tag, ARGV[2] the expected score.
  * Output: 1 acked; 0 the record is gone (already acked or restored); -1 it belongs to a newer
  * delivery (left alone).
  */

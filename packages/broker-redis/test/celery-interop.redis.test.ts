@@ -130,4 +130,42 @@ describe('interop with Celery 5.2.6 (kombu 5.2.4)', () => {
     expect(result).toMatchObject({ status: 'SUCCESS', result: 2 });
     await worker.stop();
   }, 30_000);
+
+  it("a Python worker's restore leaves our malformed deliveries alone; our restoreVisible() puts them back intact", async () => {
+    await using redis = await createTestRedis();
+    const queue = randomName('q');
+    const options = { transportOptions: { visibility_timeout: 1 }, restoreIntervalMs: 3_600_000 };
+    const garbage = Buffer.from([0x6e, 0x6f, 0x74, 0x20, 0x6a, 0x73, 0x6f, 0x6e, 0x22, 0x00, 0xff, 0xc3, 0xa9]);
+    const sent = encodeTaskMessage({ task: 'tasks.add', args: [2, 2], queue });
+    redis.track(celeryResultKey(sent.taskId));
+    await redis.client.lpush(`${redis.prefix}${queue}`, garbage); // consumed first (FIFO)
+    {
+      await using crashed = brokerFor(redis, options);
+      await crashed.publish(sent);
+      const consumer = crashed.consume({ queues: [queue], prefetch: 2 });
+      const got = await collect(consumer).waitFor(2);
+      expect(Buffer.from(got[0]?.raw ?? []).equals(garbage)).toBe(true);
+      expect(got[1]?.deliveryTag).toBe(sent.deliveryTag);
+      // "crash": neither is acked (closing does not put back handed-out deliveries)
+    }
+    await pause(1_100); // both older than the visibility timeout
+
+    // The Python worker restores what is past the visibility timeout at start: it runs the
+    // task, and never sees the malformed element (kombu would delete its record and push
+    // nothing: a string payload raises TypeError in _do_restore_message).
+    await using worker = await startCeleryWorker({ queue, config: pythonConfig(redis.prefix, 1) });
+    const [result] = await getResultsWithPython([sent.taskId], 15);
+    expect(result).toMatchObject({ id: sent.taskId, status: 'SUCCESS', result: 4 });
+    await worker.stop();
+    const invalid = `${redis.prefix}celeriac.unacked.invalid`;
+    const invalidIndex = `${redis.prefix}celeriac.unacked.invalid_index`;
+    expect(await redis.client.hlen(`${redis.prefix}unacked`)).toBe(0);
+    expect(await redis.client.hlen(invalid)).toBe(1);
+    expect(await redis.client.zcard(invalidIndex)).toBe(1);
+
+    await using rescuer = brokerFor(redis, options);
+    expect(await rescuer.restoreVisible()).toBe(1);
+    expect(await redis.client.lrangeBuffer(`${redis.prefix}${queue}`, 0, -1)).toEqual([garbage]);
+    expect(await redis.client.exists(invalid, invalidIndex)).toBe(0);
+  }, 30_000);
 });

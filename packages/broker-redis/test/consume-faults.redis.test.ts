@@ -74,12 +74,16 @@ describe('bad input from Redis', () => {
     const got = await collected.waitFor(4);
     expect(got.map((d) => Buffer.from(d.raw))).toEqual([notJson, tagless, arrayElement, good.raw]);
     expect(got.map((d) => d.deliveryTag)).toEqual(['', '', '', good.deliveryTag]);
-    const records = await redis.client.hgetallBuffer(broker.keys.unacked);
-    expect(Object.keys(records)).toHaveLength(4);
+    // kombu's unacked holds the tagged message only: a Python worker's restore would delete
+    // the others without pushing them anywhere. They live in Celeriac's own keys.
+    expect(await redis.client.hkeys(broker.keys.unacked)).toEqual([good.deliveryTag]);
+    const records = await redis.client.hgetallBuffer(broker.keys.invalidUnacked);
+    expect(Object.keys(records)).toHaveLength(3);
+    expect(await redis.client.zcard(broker.keys.invalidUnackedIndex)).toBe(3);
     for (const delivery of got.slice(0, 3)) {
       const tag = (delivery as typeof delivery & { unackedTag: string }).unackedTag;
       expect(tag).toMatch(/^celeriac-invalid:[0-9a-f-]{36}$/);
-      // Every record is valid JSON a Python worker can load.
+      // Every record is valid JSON.
       const record = JSON.parse(records[tag]?.toString('utf8') ?? 'null') as unknown[];
       expect(record).toHaveLength(3);
       expect(record.slice(1)).toEqual(['', 'bad']);
@@ -93,8 +97,20 @@ describe('bad input from Redis', () => {
     const [, , , , last] = await collected.waitFor(5);
     expect(last?.queue).toBe('other');
     const lastTag = (last as NonNullable<typeof last> & { unackedTag: string }).unackedTag;
-    expect(await redis.client.hget(broker.keys.unacked, lastTag)).toBe('["garbage", "", "other"]');
-    await last?.ack();
+    expect(await redis.client.hget(broker.keys.invalidUnacked, lastTag)).toBe('["garbage", "", "other"]');
+    await last?.ack(); // in Celeriac's keys
+    expect(await redis.client.hexists(broker.keys.invalidUnacked, lastTag)).toBe(0);
+    expect(await redis.client.zscore(broker.keys.invalidUnackedIndex, lastTag)).toBeNull();
+
+    // A requeue of an invalid element takes its record from Celeriac's keys too.
+    await redis.client.lpush(`${redis.prefix}other`, 'requeue me');
+    const [, , , , , sixth] = await collected.waitFor(6);
+    await sixth?.reject({ requeue: true });
+    const [, , , , , , seventh] = await collected.waitFor(7);
+    expect(Buffer.from(seventh?.raw ?? []).toString('utf8')).toBe('requeue me');
+    await seventh?.ack();
+    expect(await redis.client.hlen(broker.keys.invalidUnacked)).toBe(3);
+    expect(await redis.client.zcard(broker.keys.invalidUnackedIndex)).toBe(3);
 
     // Restoring them puts the exact bytes back (the non-JSON one byte for byte).
     const tags = got.slice(0, 3).map((d) => (d as typeof d & { unackedTag: string }).unackedTag);
@@ -105,6 +121,8 @@ describe('bad input from Redis', () => {
     expect(restored).toContainEqual(notJson); // byte for byte
     expect(restored.map((b) => b.toString('utf8'))).toContain('[1,2,3]'); // the same JSON
     expect(restored.map((b) => b.toString('utf8')).some((s) => s.includes('12345678901234567890123'))).toBe(true);
+    expect(await redis.client.hlen(broker.keys.invalidUnacked)).toBe(0);
+    expect(await redis.client.zcard(broker.keys.invalidUnackedIndex)).toBe(0);
     await got[3]?.ack();
   });
 
@@ -138,11 +156,13 @@ describe('bad input from Redis', () => {
 });
 
 describe('no loss window', () => {
-  it('a reply lost right after the fetch leaves the message in unacked; restoreVisible redelivers it once', async () => {
+  it('a reply lost right after the fetch: the message is recorded, and the consumer puts it back once reconnected', async () => {
     await using redis = await createTestRedis();
     await using proxy = await createTcpProxy(shared());
-    const options = { transportOptions: { visibility_timeout: 1 }, watchdogTimeoutMs: 1_500, restoreIntervalMs: 3_600_000 };
-    await using consumerBroker = brokerFor(redis, options, proxy.url(redis.db));
+    const logger = recordingLogger();
+    // visibility_timeout stays 1 h: only the consumer itself can bring the message back in time.
+    const options = { watchdogTimeoutMs: 1_500, restoreIntervalMs: 3_600_000 };
+    await using consumerBroker = brokerFor(redis, { ...options, logger }, proxy.url(redis.db));
     await using admin = brokerFor(redis, options);
     const consumer = consumerBroker.consume({ queues: ['cut'], prefetch: 1 });
     const collected = collect(consumer);
@@ -151,23 +171,18 @@ describe('no loss window', () => {
     const cut = proxy.cutAfterServerBytes((chunk) => chunk.includes(sent.taskId));
     await admin.publish(sent);
     await cut;
-    // The script ran, its reply never arrived: the message is recorded, not lost.
-    const inQueue = await redis.client.llen(`${redis.prefix}cut`);
-    const record = await redis.client.hget(admin.keys.unacked, sent.deliveryTag);
-    expect(inQueue + (record === null ? 0 : 1)).toBe(1);
-    expect(record).not.toBeNull();
-    expect(collected.items).toHaveLength(0);
-
-    await pause(1_100); // older than the visibility timeout
-    expect(await admin.restoreVisible()).toBe(1);
+    // The script ran, its reply never arrived: the message was recorded, not lost, and the
+    // consumer (which cannot know whether its fetch ran) puts back what that fetch recorded.
     const [delivery] = await collected.waitFor(1, 8_000);
     expect(delivery?.deliveryTag).toBe(sent.deliveryTag);
     expect(delivery?.redelivered).toBe(true);
+    expect(logger.lines.some((l) => l.includes('put back') && l.includes('fetch'))).toBe(true);
     await delivery?.ack();
     await pause(1_500);
     expect(collected.items).toHaveLength(1); // exactly once
     expect(await admin.restoreVisible()).toBe(0);
     expect(await redis.client.hlen(admin.keys.unacked)).toBe(0);
+    expect(await redis.client.llen(`${redis.prefix}cut`)).toBe(0);
     await consumer.close();
   });
 
@@ -293,6 +308,69 @@ describe('watchdog', () => {
       direct.disconnect();
     }
   }, 30_000);
+});
+
+/**
+ * Stalls a server for `ms` with a busy script (nothing else runs meanwhile), then LPUSHes
+ * `raw` to `key` as its last step: the first command to run after the stall sees it.
+ */
+const STALL_SCRIPT = `
+local t = redis.call('TIME')
+local start = tonumber(t[1]) * 1000000 + tonumber(t[2])
+repeat
+  local n = redis.call('TIME')
+until tonumber(n[1]) * 1000000 + tonumber(n[2]) - start >= tonumber(ARGV[1]) * 1000
+redis.call('LPUSH', KEYS[1], ARGV[2])
+return 1
+`;
+
+describe('a fetch abandoned by the watchdog', () => {
+  it('puts back what the abandoned fetch still popped on the server, at once and exactly once', async () => {
+    await using server = await startRedisServer();
+    const staller = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const direct = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    staller.on('error', () => undefined);
+    direct.on('error', () => undefined);
+    try {
+      const logger = recordingLogger();
+      await using broker = createRedisBroker(server.url, {
+        watchdogTimeoutMs: 1_000,
+        pollIntervalMs: 300, // a fetch is sent while the server is stalled
+        restoreIntervalMs: 3_600_000, // visibility_timeout stays 1 h: only the consumer can bring it back
+        logger,
+      });
+      const consumer = broker.consume({ queues: ['stall'], prefetch: 1 });
+      const collected = collect(consumer);
+      await pause(500); // connected and idle
+      const sent = message('stall');
+      // The fetch in flight during the stall misses its deadline; the consumer drops the
+      // connection, but the server still runs that fetch right after the stall: it pops
+      // the message and records it in unacked.
+      await staller.eval(STALL_SCRIPT, 1, 'stall', 3_000, sent.raw);
+      const stalledAt = performance.now();
+      expect(logger.lines.some((l) => l.includes('command timed out') && l.includes('fetch'))).toBe(true);
+
+      const [delivery] = await collected.waitFor(1, 8_000);
+      console.log(
+        `[broker-redis] abandoned fetch put back and delivered ${(performance.now() - stalledAt).toFixed(0)} ms after the stall`,
+      );
+      expect(delivery?.deliveryTag).toBe(sent.deliveryTag);
+      expect(delivery?.redelivered).toBe(true);
+      expect(logger.lines.some((l) => l.includes('put back') && l.includes('fetch'))).toBe(true);
+      // Its only record now is the one of this delivery.
+      expect(await direct.hkeys('unacked')).toEqual([sent.deliveryTag]);
+      await delivery?.ack();
+      await pause(1_000);
+      expect(collected.items).toHaveLength(1); // exactly once
+      expect(await direct.hlen('unacked')).toBe(0);
+      expect(await direct.zcard('unacked_index')).toBe(0);
+      expect(await direct.llen('stall')).toBe(0);
+      await consumer.close();
+    } finally {
+      staller.disconnect();
+      direct.disconnect();
+    }
+  }, 20_000);
 });
 
 describe('startup and lost replies', () => {

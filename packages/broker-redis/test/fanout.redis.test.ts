@@ -1,7 +1,7 @@
 import type { FanoutMessage } from '@celeriac/protocol';
 import { clientList, createTestRedis, monitorRedis, waitUntil } from '@celeriac/test-utils';
 import { describe, expect, it } from 'vitest';
-import { brokerFor, pause } from './helpers.ts';
+import { brokerFor, monitorBarrier, pause } from './helpers.ts';
 
 function inbox(): { messages: FanoutMessage[]; handler: (message: FanoutMessage) => void } {
   const messages: FanoutMessage[] = [];
@@ -36,9 +36,11 @@ describe('fanout over pub/sub', () => {
     await broker.subscribeFanout('celeryev', 'worker.#', workers.handler);
     await broker.subscribeFanout('celeryev', 'task.#', tasks.handler);
     await broker.subscribeFanout('celeryev', '#', all.handler);
+    await monitorBarrier(redis, monitor); // MONITOR output arrives after the replies
     expect(monitor.count('psubscribe', (args) => args[0] === `${redis.prefix}/${redis.db}.celeryev/worker.*`)).toBe(1);
     await broker.publishFanout('celeryev', 'worker.heartbeat', '{"hb": 1}');
     await broker.publishFanout('celeryev', 'task.multi', '{"t": 1}');
+    await monitorBarrier(redis, monitor);
     expect(monitor.count('publish', (args) => args[0] === `${redis.prefix}/${redis.db}.celeryev/worker.heartbeat`)).toBe(1);
     await waitUntil(() => all.messages.length === 2 && workers.messages.length === 1 && tasks.messages.length === 1);
     await pause(100);
@@ -66,6 +68,8 @@ describe('fanout over pub/sub', () => {
       const first = await broker.subscribeFanout('shared', '', a.handler);
       const second = await broker.subscribeFanout('shared', '', b.handler);
       const pattern = `${redis.prefix}/${redis.db}.shared`;
+      // MONITOR output of the 1001 PSUBSCRIBEs may still be on its way: wait until it is in.
+      await monitorBarrier(redis, monitor);
       expect(monitor.count('psubscribe', (args) => args.includes(pattern))).toBe(1);
       expect(broker.fanout?.listenerCount).toBe(1);
       expect(broker.fanout?.patternCount).toBe(1001);
@@ -76,6 +80,7 @@ describe('fanout over pub/sub', () => {
       await waitUntil(() => a.messages.length === 1 && b.messages.length === 1);
       await first.unsubscribe();
       await first.unsubscribe(); // idempotent
+      await monitorBarrier(redis, monitor);
       expect(monitor.count('punsubscribe')).toBe(0);
       await broker.publishFanout('shared', '', 'y');
       await waitUntil(() => b.messages.length === 2);
@@ -103,6 +108,7 @@ describe('fanout over pub/sub', () => {
     await redis.client.call('CLIENT', 'KILL', 'ID', ids[0] ?? '');
     await monitor.waitFor((c) => c.args[0]?.toLowerCase() === 'psubscribe', 5_000);
     await pause(300);
+    await monitorBarrier(redis, monitor);
     const pidbox = `${redis.prefix}/${redis.db}.celery.pidbox`;
     const events = `${redis.prefix}/${redis.db}.celeryev/worker.*`;
     expect(monitor.count('psubscribe', (args) => args.includes(pidbox))).toBe(1);

@@ -1,5 +1,5 @@
 import { encodeTaskMessage, type Delivery, type EncodedTaskMessage, type LogFields, type Logger } from '@celeriac/protocol';
-import type { TestRedis } from '@celeriac/test-utils';
+import type { RedisMonitor, TestRedis } from '@celeriac/test-utils';
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions, type RedisConsumer } from '../src/index.ts';
 
 /** A broker on the test's own keyspace (`global_keyprefix` = the test prefix), closed on dispose. */
@@ -102,4 +102,15 @@ export function recordingLogger(): Logger & { lines: string[] } {
 /** Sleeps. */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits until a monitor has recorded every command the server ran so far: runs a marker
+ * command and waits for it (MONITOR reports commands in the order the server ran them).
+ * The monitor's filter must keep commands naming `redis.prefix`.
+ */
+export async function monitorBarrier(redis: TestRedis, monitor: RedisMonitor): Promise<void> {
+  const marker = `${redis.prefix}monitor-barrier-${Math.random().toString(16).slice(2)}`;
+  await redis.client.exists(marker);
+  await monitor.waitFor((c) => c.args[0]?.toLowerCase() === 'exists' && c.args[1] === marker);
 }

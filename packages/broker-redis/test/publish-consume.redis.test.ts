@@ -1,7 +1,7 @@
 import { createTestRedis, KOMBU_SEP, monitorRedis, waitUntil } from '@celeriac/test-utils';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { brokerFor, collect, envelopeOf, message, next, pause, taskIdOf } from './helpers.ts';
+import { brokerFor, collect, envelopeOf, message, next, pause, recordingLogger, taskIdOf } from './helpers.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -156,6 +156,56 @@ describe('ack emulation', () => {
     expect(await redis.client.hlen(broker.keys.unacked)).toBe(0);
     expect(await redis.client.zcard(broker.keys.unackedIndex)).toBe(0);
     await consumer.close();
+  });
+
+  it('scores deliveries with the wall clock, which restores compare with, even when the monotonic clock lags', async () => {
+    await using redis = await createTestRedis();
+    await using broker = brokerFor(redis, { restoreIntervalMs: 3_600_000 });
+    // After a suspend (or a clock step forward) the monotonic clock lags the wall clock.
+    const realOrigin = performance.timeOrigin;
+    Object.defineProperty(performance, 'timeOrigin', { configurable: true, get: () => realOrigin - 2 * 3_600_000 });
+    try {
+      const sent = message('clock');
+      await broker.publish(sent);
+      const consumer = broker.consume({ queues: ['clock'], prefetch: 1 });
+      const delivery = await next(consumer);
+      const score = Number(await redis.client.zscore(broker.keys.unackedIndex, sent.deliveryTag));
+      expect(Math.abs(score - Date.now() / 1000)).toBeLessThan(1);
+      // A fresh delivery is not stale: no restore (ours or Python's) takes it while it runs.
+      expect(await broker.restoreVisible()).toBe(0);
+      expect(await redis.client.llen(`${redis.prefix}clock`)).toBe(0);
+      await delivery.ack();
+      await consumer.close();
+    } finally {
+      delete (performance as { timeOrigin?: number }).timeOrigin;
+    }
+    expect(performance.timeOrigin).toBe(realOrigin);
+  });
+
+  it('a record that cannot be restored is logged and left in place; the others are restored', async () => {
+    await using redis = await createTestRedis();
+    const logger = recordingLogger();
+    await using broker = brokerFor(redis, { transportOptions: { visibility_timeout: 1 }, logger, restoreIntervalMs: 3_600_000 });
+    const good = message('fine');
+    const bad = message('blocked');
+    await redis.client.set(`${redis.prefix}blocked`, 'a string, not a list');
+    const stale = Date.now() / 1000 - 10;
+    // Records as kombu writes them (MULTI ZADD HSET), both stale.
+    for (const m of [bad, good]) {
+      await redis.client.zadd(broker.keys.unackedIndex, stale, m.deliveryTag);
+      await redis.client.hset(broker.keys.unacked, m.deliveryTag, `[${m.raw.toString('utf8')}, "", "${m.queue}"]`);
+    }
+    expect(await broker.restoreVisible()).toBe(1);
+    const restored = await redis.client.lrange(`${redis.prefix}fine`, 0, -1);
+    expect(restored).toHaveLength(1);
+    expect(JSON.parse(restored[0] ?? '')).toMatchObject({ properties: { delivery_tag: good.deliveryTag } });
+    // The bad one stays recorded for the next round (or an operator).
+    expect(await redis.client.hkeys(broker.keys.unacked)).toEqual([bad.deliveryTag]);
+    expect(await redis.client.zscore(broker.keys.unackedIndex, bad.deliveryTag)).not.toBeNull();
+    expect(logger.lines.some((l) => l.startsWith('error') && l.includes(bad.deliveryTag) && l.includes('WRONGTYPE'))).toBe(true);
+    // Tags too.
+    expect(await broker.restoreUnacked([bad.deliveryTag, good.deliveryTag])).toBe(0);
+    expect(await redis.client.get(broker.keys.unackedMutex)).toBeNull(); // the lock was released
   });
 
   it('a late ack after a visibility-timeout restore leaves the new owner\'s record alone (row 4)', async () => {
