@@ -61,7 +61,9 @@ local function jsonbytes(s)
   return '"' .. string.gsub(s, '[%z\\1-\\31"\\\\\\127-\\255]', escape) .. '"'
 end
 -- Redis does not roll back a script that fails after a write: every check that could fail
--- comes before the RPOP, so a popped element is always recorded.
+-- comes before the RPOP, so a popped element is always recorded. The record is written
+-- before the pop (the element is peeked with LINDEX): over maxmemory the ZADD/HSET are
+-- refused while the element is still in its list, never after it left.
 if not noack then
   for k = 1, 4 do
     local want = 'hash'
@@ -74,7 +76,8 @@ if not noack then
 end
 local bad = {}
 for i = 5, #KEYS do
-  local popped = redis.pcall('RPOP', KEYS[i])
+  local popped
+  if noack then popped = redis.pcall('RPOP', KEYS[i]) else popped = redis.pcall('LINDEX', KEYS[i], -1) end
   if type(popped) == 'table' and popped.err then
     bad[#bad + 1] = i - 4
   elseif popped then
@@ -118,6 +121,7 @@ for i = 5, #KEYS do
     local record = '[' .. head .. ', ' .. jsontext(exchange) .. ', ' .. jsontext(rk) .. ']'
     redis.call('ZADD', index, ARGV[1], tag)
     redis.call('HSET', hash, tag, record)
+    redis.call('RPOP', KEYS[i])
     return {i - 4, element, tag, redelivered, kind}
   end
 end

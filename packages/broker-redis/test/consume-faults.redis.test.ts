@@ -406,3 +406,32 @@ describe('startup and lost replies', () => {
     expect(tags.filter((tag) => tag === lost.deliveryTag)).toHaveLength(1); // ran once, never re-sent
   }, 20_000);
 });
+
+describe('a Redis over maxmemory', () => {
+  it('refuses the unacked record while the message is still in its list, never after it left', async () => {
+    await using server = await startRedisServer();
+    const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    admin.on('error', () => undefined);
+    try {
+      await admin.connect();
+      const logger = recordingLogger();
+      await using broker = createRedisBroker(server.url, { pollIntervalMs: 100, logger });
+      const sent = message('oom');
+      await broker.publish(sent);
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1'); // every write that may grow memory is refused
+      const consumer = broker.consume({ queues: ['oom'], prefetch: 1 });
+      const collected = collect(consumer);
+      await pause(800); // several fetches refused
+      expect(collected.items).toHaveLength(0);
+      expect(await admin.llen(broker.keys.queueKey('oom'))).toBe(1);
+      expect(await admin.hlen(broker.keys.unacked)).toBe(0);
+      await admin.config('SET', 'maxmemory', '0');
+      const [delivery] = await collected.waitFor(1, 5_000);
+      expect(delivery?.deliveryTag).toBe(sent.deliveryTag);
+      await consumer.close();
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
