@@ -21,6 +21,7 @@ const ALLOWED = {
   '@celeriac/worker': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection', '@celeriac/broker-redis', '@celeriac/backend-redis', '@celeriac/client'],
   '@celeriac/test-utils': [],
   '@celeriac/demo': null, // the demo may use anything
+  '@celeriac/interop': null, // the interop tasks app (private) may use anything
 };
 
 const problems = [];
