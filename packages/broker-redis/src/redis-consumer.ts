@@ -112,7 +112,7 @@ interface UnansweredFetch {
  */
 export class RedisConsumer implements Consumer, DeliveryOwner {
   readonly #ctx: ConsumerContext;
-  readonly #prefetch: number;
+  #prefetch: number;
   readonly #noAck: boolean;
   readonly #queues: string[];
   readonly #redis: Redis;
@@ -176,6 +176,31 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
   /** Deliveries handed out (or buffered) and not yet acked or rejected. */
   get unacked(): number {
     return this.#noAck ? 0 : this.#unsettled.size;
+  }
+
+  /** The current prefetch limit (0: no limit); see {@link RedisConsumer.adjustPrefetch}. */
+  get prefetch(): number {
+    return this.#prefetch;
+  }
+
+  /**
+   * Raises (delta > 0) or lowers (delta < 0) the prefetch limit, as kombu's
+   * `qos.increment_eventually` / `decrement_eventually`: a worker raises it by one for each
+   * ETA message it holds, so held messages do not stop it fetching, and lowers it when one
+   * is released. Raising wakes a fetch loop waiting for capacity at once; lowering never
+   * takes deliveries back, it only delays the next fetch. The limit never goes below 1, and
+   * a consumer without a limit (prefetch 0) stays without one.
+   *
+   * @param delta - an integer
+   * @returns the new limit
+   * @throws TypeError for a non-integer delta
+   */
+  adjustPrefetch(delta: number): number {
+    if (!Number.isInteger(delta)) throw new TypeError(`prefetch delta must be an integer, got ${String(delta)}`);
+    if (this.#prefetch === 0 || delta === 0) return this.#prefetch;
+    this.#prefetch = Math.max(1, this.#prefetch + delta);
+    if (delta > 0) this.#freeSlot();
+    return this.#prefetch;
   }
 
   /** The connection state of the fetch connection. */

@@ -39,10 +39,12 @@ import {
   type KombuEnvelope,
   type Logger,
   type ResultMeta,
+  type SignatureDict,
   type TaskMessage,
   type WireValue,
 } from '@celeriac/protocol';
 import { bindArguments } from './bind-arguments.ts';
+import { encodeSignature, safeRouter, type SignatureSendContext } from './canvas.ts';
 import { brokerDeadLetterSink, DEAD_LETTER_QUEUE, encodeRaw, type DeadLetterSink } from './dead-letter.ts';
 import { TaskRetry } from './task-context.ts';
 import { AsyncPool, ChildPool, defaultChildEntry, type PoolRun, type RunOutcome, type TaskPoolRunner } from './task-pool.ts';
@@ -188,6 +190,13 @@ interface Job {
   finish: ((final: Final) => void) | undefined;
   /** Its outcome is being stored and acked: a cold shutdown lets that finish. */
   completing: boolean;
+  /** Held for its ETA with the consumer's prefetch raised by one for it. */
+  prefetchRaised: boolean;
+}
+
+/** A consumer whose prefetch limit can move (`RedisConsumer` can; kombu's `qos.increment_eventually`). */
+interface AdjustableConsumer extends Consumer {
+  adjustPrefetch?(delta: number): number;
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT = 30_000;
@@ -262,6 +271,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #random: () => number;
   readonly #maxRevoked: number;
   readonly #limits: DecodeLimits | undefined;
+  readonly #router: ReturnType<typeof safeRouter>;
   readonly #pools = new Map<TaskPool, TaskPoolRunner>();
   readonly #jobs = new Set<Job>();
   readonly #ready: Job[] = [];
@@ -269,7 +279,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #revoked = new Map<string, number>();
   readonly #total = new Map<string, number>();
   readonly #pending = new Set<Promise<unknown>>();
-  #consumer: Consumer | undefined;
+  #consumer: AdjustableConsumer | undefined;
   #loop: Promise<void> | undefined;
   #startedAt = 0;
   #accepting = false;
@@ -321,6 +331,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#random = options.random ?? Math.random;
     this.#maxRevoked = options.maxRevoked ?? 50_000;
     this.#limits = options.decodeLimits;
+    this.#router = safeRouter((conf as { task_routes?: unknown }).task_routes);
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -585,11 +596,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       run: undefined,
       finish: undefined,
       completing: false,
+      prefetchRaised: false,
     };
     this.#jobs.add(job);
     this.#logger.info('task received', { id: job.id, name: job.name, eta: h.eta, redelivered: job.request.redelivered });
-    if (message.embed.chain !== null || message.embed.callbacks !== null || message.embed.chord !== null) {
-      this.#logger.warn('task has callbacks, a chain or a chord: not supported by this worker yet, they will not run', { id: job.id, name: job.name });
+    if (message.embed.chord !== null) {
+      this.#logger.warn('task is part of a chord: not supported by this worker yet, the chord body will not run', { id: job.id, name: job.name });
     }
     this.#emit('task-received', {
       ...this.#eventBase(job),
@@ -614,6 +626,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const eta = message.eta?.getTime();
     if (eta !== undefined && eta > Date.now()) {
       job.state = 'held';
+      this.#raisePrefetch(job);
       this.#hold(job, eta);
       return;
     }
@@ -633,7 +646,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
   }
 
+  /** kombu's `qos.increment_eventually`: a held ETA message does not take a prefetch slot. */
+  #raisePrefetch(job: Job): void {
+    const consumer = this.#consumer;
+    if (this.prefetch === 0 || typeof consumer?.adjustPrefetch !== 'function') return;
+    try {
+      consumer.adjustPrefetch(1);
+      job.prefetchRaised = true;
+    } catch (error) {
+      this.#logger.warn('could not raise the prefetch limit for a held ETA message', { id: job.id, error: String(error) });
+    }
+  }
+
+  /** kombu's `qos.decrement_eventually`: the held message is released (to run, revoked, handed back). */
+  #lowerPrefetch(job: Job): void {
+    if (!job.prefetchRaised) return;
+    job.prefetchRaised = false;
+    try {
+      this.#consumer?.adjustPrefetch?.(-1);
+    } catch (error) {
+      this.#logger.warn('could not lower the prefetch limit', { id: job.id, error: String(error) });
+    }
+  }
+
   #enqueue(job: Job): void {
+    this.#lowerPrefetch(job);
     job.state = 'queued';
     this.#ready.push(job);
     this.#pump();
@@ -874,8 +911,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async #succeed(job: Job, value: unknown, runtime: number): Promise<void> {
     const ignore =
       job.definition.options.ignoreResult ?? this.#app.conf.task_ignore_result ?? false;
+    // Celery's trace: callbacks, then the next task of the chain, are sent before the result
+    // is stored, so that its `children` lists them.
+    let children: WireValue[];
+    try {
+      children = await this.#sendFollowers(job, (value === undefined ? null : value) as WireValue);
+    } catch (error) {
+      this.#logger.error('could not send the callbacks or the next task of the chain; the task fails', { id: job.id, name: job.name, error: String(error) });
+      await this.#fail(job, error, formatTraceback(error));
+      return;
+    }
     if (!ignore && !job.message.headers.ignore_result) {
-      const meta = this.#meta(job, TaskState.SUCCESS, value === undefined ? null : value);
+      const meta = this.#meta(job, TaskState.SUCCESS, value === undefined ? null : value, null, children.length === 0 ? undefined : children);
       try {
         await this.#app.backend?.store(meta);
       } catch (error) {
@@ -900,7 +947,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   async #fail(job: Job, error: unknown, traceback: string | null, repr?: string): Promise<void> {
     this.#logger.error('task failed', { id: job.id, name: job.name, error: repr ?? exceptionRepr(error) });
-    await this.#storeMeta(this.#meta(job, TaskState.FAILURE, error, traceback));
+    const meta = this.#meta(job, TaskState.FAILURE, error, traceback);
+    await this.#storeMeta(meta);
+    await this.#failChain(job, error, traceback);
+    await this.#sendErrbacks(job);
     await this.#settle(job, 'ack');
     this.#emit('task-failed', { ...this.#eventBase(job), type: 'task-failed', exception: repr ?? exceptionRepr(error), traceback });
   }
@@ -965,9 +1015,91 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#emit('task-retried', { ...this.#eventBase(job), type: 'task-retried', exception: exceptionRepr(exc ?? error), traceback });
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Callbacks, errbacks, chains
+
+  #signatureContext(job: Job): SignatureSendContext {
+    const h = job.message.headers;
+    const conf = this.#app.conf;
+    const parentSerializer = this.#app.serializers.find(job.message.contentType) ?? jsonSerializer;
+    return {
+      parentId: h.id,
+      rootId: h.root_id ?? h.id,
+      origin: `gen${process.pid}@${osHostname()}`,
+      serializer: (name) => (name === undefined ? undefined : this.#app.serializers.find(name)) ?? parentSerializer,
+      queueFor: (task, args, kwargs) =>
+        this.#app.tasks.get(task)?.options.queue ?? this.#router(task, args, kwargs, {})?.queue ?? conf.task_default_queue ?? 'celery',
+    };
+  }
+
+  /**
+   * Sends `embed.callbacks` (args `[retval] + sig args`) and the next task of `embed.chain`
+   * (its last element, carrying the rest), as Celery's trace does on success.
+   *
+   * @returns the children of the stored meta: `[["<id>", null], null]` per sent task
+   */
+  async #sendFollowers(job: Job, retval: WireValue): Promise<WireValue[]> {
+    const { callbacks, chain } = job.message.embed;
+    if ((callbacks === null || callbacks.length === 0) && (chain === null || chain.length === 0)) return [];
+    const ctx = this.#signatureContext(job);
+    const sent: WireValue[] = [];
+    for (const sig of callbacks ?? []) {
+      const encoded = encodeSignature(sig, [retval], ctx);
+      await this.#app.broker.publish(encoded);
+      this.#logger.info('sent a link callback', { id: job.id, callback: encoded.taskId, task: sig.task, queue: encoded.queue });
+      sent.push([[encoded.taskId, null], null]);
+    }
+    if (chain !== null && chain.length > 0) {
+      const rest: SignatureDict[] = [...chain];
+      const next = rest.pop() as SignatureDict;
+      const encoded = encodeSignature(next, [retval], ctx, rest.length === 0 ? null : rest);
+      await this.#app.broker.publish(encoded);
+      this.#logger.info('sent the next task of the chain', { id: job.id, next: encoded.taskId, task: next.task, queue: encoded.queue, remaining: rest.length });
+      sent.push([[encoded.taskId, null], null]);
+    }
+    return sent;
+  }
+
+  /**
+   * Celery's `mark_as_failure`: the remaining tasks of the chain that have a fixed id are
+   * stored FAILURE with the same exception (so waiting on the chain's last result ends).
+   */
+  async #failChain(job: Job, error: unknown, traceback: string | null): Promise<void> {
+    for (const sig of job.message.embed.chain ?? []) {
+      const options = sig.options as Record<string, WireValue> | null | undefined;
+      const id = options?.['task_id'];
+      if (typeof id !== 'string' || id === '') continue;
+      const group = options?.['group_id'];
+      await this.#storeMeta(
+        createResultMeta({ taskId: id, status: TaskState.FAILURE, result: error, traceback, groupId: typeof group === 'string' ? group : null }),
+      );
+    }
+  }
+
+  /**
+   * Celery's `_call_task_errbacks` for errbacks sent by name: each `embed.errbacks`
+   * signature is sent with args `[failed task id] + sig args` (sig args alone when
+   * immutable), parent_id = the failed task, same root. Errors are logged, not raised.
+   */
+  async #sendErrbacks(job: Job): Promise<void> {
+    const errbacks = job.message.embed.errbacks;
+    if (errbacks === null || errbacks.length === 0) return;
+    const ctx = this.#signatureContext(job);
+    for (const sig of errbacks) {
+      try {
+        const encoded = encodeSignature(sig, [job.id], ctx);
+        await this.#app.broker.publish(encoded);
+        this.#logger.info('sent an errback', { id: job.id, errback: encoded.taskId, task: sig.task, queue: encoded.queue });
+      } catch (error) {
+        this.#logger.error('could not send an errback', { id: job.id, task: sig.task, error: String(error) });
+      }
+    }
+  }
+
   async #revokeJob(job: Job, reason: 'revoked' | 'expired'): Promise<void> {
     clearTimeout(job.timer);
     job.timer = undefined;
+    this.#lowerPrefetch(job);
     const queued = this.#ready.indexOf(job);
     if (queued !== -1) this.#ready.splice(queued, 1);
     job.state = 'done';
@@ -1086,6 +1218,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const job of waiting) {
       clearTimeout(job.timer);
       job.timer = undefined;
+      job.prefetchRaised = false;
       job.state = 'done';
       job.settled = true;
       this.#jobs.delete(job);

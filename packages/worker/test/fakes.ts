@@ -69,9 +69,18 @@ export class FakeConsumer implements Consumer {
   readonly #buffer: Delivery[] = [];
   readonly #takers: ((r: IteratorResult<Delivery>) => void)[] = [];
   closed = false;
+  /** Every adjustPrefetch call's delta, in order. */
+  readonly prefetchDeltas: number[] = [];
+  prefetch = 0;
 
   constructor(options: ConsumeOptions) {
     this.options = options;
+  }
+
+  adjustPrefetch(delta: number): number {
+    this.prefetchDeltas.push(delta);
+    this.prefetch += delta;
+    return this.prefetch;
   }
 
   push(delivery: Delivery): void {

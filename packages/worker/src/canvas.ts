@@ -1,0 +1,160 @@
+/**
+ * Link callbacks, errbacks and chains, as Celery 5.2's worker applies them (`app/trace.py`
+ * on success, `backends/base.py: mark_as_failure` / `_call_task_errbacks` on failure): a
+ * signature dict from `embed` becomes a task message, sent by name like
+ * `Signature.apply_async(partial_args, parent_id=…, root_id=…)` does.
+ *
+ * @see celery-wire.md §1.1, §4.8
+ * @module
+ */
+import { createRouter, type Router } from '@celeriac/client';
+import {
+  encodeTaskMessage,
+  type EncodedTaskMessage,
+  type Serializer,
+  type SignatureDict,
+  type TaskMessageInput,
+  type WireValue,
+} from '@celeriac/protocol';
+
+/** What sending a signature needs besides the signature. */
+export interface SignatureSendContext {
+  /** The id of the task that sends it (its `parent_id`). */
+  readonly parentId: string;
+  /** The workflow's root id. */
+  readonly rootId: string;
+  /** The queue when neither the signature nor the routes name one. */
+  readonly queueFor: (task: string, args: readonly WireValue[], kwargs: Readonly<Record<string, WireValue>>) => string;
+  /** The serializer by name (`options.serializer`), else the sender's. */
+  readonly serializer: (name: string | undefined) => Serializer;
+  /** `gen<pid>@<host>`. */
+  readonly origin: string;
+}
+
+function isObject(value: unknown): value is Record<string, WireValue> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** @returns whether the value looks like a signature dict (`task` name, maybe args/kwargs/options) */
+export function isSignatureDict(value: unknown): value is SignatureDict {
+  return isObject(value) && typeof value['task'] === 'string' && value['task'] !== '';
+}
+
+function signatureList(value: WireValue | undefined): SignatureDict[] | null {
+  if (value === undefined || value === null) return null;
+  const list = Array.isArray(value) ? value : [value];
+  const sigs = list.filter(isSignatureDict);
+  return sigs.length === 0 ? null : sigs;
+}
+
+function num(value: WireValue | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function str(value: WireValue | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function date(value: WireValue | undefined): Date | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = new Date(value.endsWith('Z') || /[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+
+/**
+ * A `chain` signature (`subtask_type: "chain"`, tasks in `kwargs.tasks`) as its first task
+ * with the rest in its `chain` (last first), as `chain.run` sends it. Other signatures as is.
+ *
+ * @param sig - a signature dict
+ * @returns the signature to send and the chain it carries
+ * @throws Error for group and chord signatures (not supported by this worker)
+ */
+function flatten(sig: SignatureDict): { sig: SignatureDict; chain: SignatureDict[] | null } {
+  if (sig.subtask_type === null || sig.subtask_type === undefined) return { sig, chain: null };
+  if (sig.subtask_type === 'chain') {
+    const tasks = (isObject(sig.kwargs) ? sig.kwargs['tasks'] : undefined) ?? sig.args?.[0];
+    const list = Array.isArray(tasks) ? tasks.filter(isSignatureDict) : [];
+    const [first, ...rest] = list;
+    if (first === undefined) throw new Error('empty chain signature');
+    if (first.subtask_type !== null && first.subtask_type !== undefined) {
+      throw new Error(`a chain starting with a ${String(first.subtask_type)} is not supported by this worker`);
+    }
+    const options = isObject(sig.options) ? sig.options : {};
+    // The chain's own options (link, link_error, queue…) apply to its first task, as chain.run.
+    return { sig: { ...first, options: { ...options, ...(isObject(first.options) ? first.options : {}) } }, chain: rest.length === 0 ? null : rest.reverse() };
+  }
+  throw new Error(`${String(sig.subtask_type)} signatures in callbacks or chains are not supported by this worker`);
+}
+
+/**
+ * Encodes a signature as Celery's `sig.apply_async(partial, parent_id=…, root_id=…)`:
+ * args = partial + sig args (sig args alone when immutable), kwargs = sig kwargs, options
+ * from `sig.options` (`task_id`, `queue`, `priority`, `countdown`, `eta`, `expires`,
+ * `time_limit`, `soft_time_limit`, `link`, `link_error`, `shadow`, `group_id`,
+ * `group_index`, `ignore_result`, `reply_to`, `serializer`).
+ *
+ * @param signature - the signature dict from `embed`
+ * @param partial - args prepended unless immutable (`[retval]`, or `[task_id]` for errbacks)
+ * @param ctx - parent/root ids, routing, serializer
+ * @param chain - the chain the sent task carries (remaining tasks, last first)
+ * @returns the encoded message
+ * @throws what encodeTaskMessage throws, or Error for unsupported canvas types
+ */
+export function encodeSignature(
+  signature: SignatureDict,
+  partial: readonly WireValue[],
+  ctx: SignatureSendContext,
+  chain: SignatureDict[] | null = null,
+): EncodedTaskMessage {
+  const flat = flatten(signature);
+  const sig = flat.sig;
+  const carried = [...(chain ?? []), ...(flat.chain ?? [])];
+  const sigArgs: WireValue[] = Array.isArray(sig.args) ? sig.args : [];
+  const kwargs: Record<string, WireValue> = isObject(sig.kwargs) ? sig.kwargs : {};
+  const args = sig.immutable === true ? sigArgs : [...partial, ...sigArgs];
+  const o: Record<string, WireValue> = isObject(sig.options) ? sig.options : {};
+  const queueOption = isObject(o['queue']) ? str(o['queue']['name']) : str(o['queue']);
+  const queue = queueOption ?? str(o['routing_key']) ?? ctx.queueFor(sig.task, args, kwargs);
+  const eta = date(o['eta']);
+  const countdown = eta === undefined ? num(o['countdown']) : undefined;
+  const expiresValue = o['expires'];
+  const expires = typeof expiresValue === 'number' ? expiresValue : date(expiresValue);
+  const priority = num(o['priority']);
+  const input: TaskMessageInput = {
+    task: sig.task,
+    ...(str(o['task_id']) === undefined ? {} : { id: str(o['task_id']) }),
+    args,
+    kwargs,
+    queue,
+    ...(eta === undefined ? {} : { eta }),
+    ...(countdown === undefined ? {} : { countdown }),
+    ...(expires === undefined ? {} : { expires }),
+    ...(priority === undefined || !Number.isInteger(priority) || priority < 0 || priority > 255 ? {} : { priority }),
+    timeLimit: num(o['time_limit']) ?? null,
+    softTimeLimit: num(o['soft_time_limit']) ?? null,
+    shadow: str(o['shadow']) ?? null,
+    group: str(o['group_id']) ?? null,
+    groupIndex: num(o['group_index']) ?? null,
+    ignoreResult: o['ignore_result'] === true,
+    rootId: ctx.rootId,
+    parentId: ctx.parentId,
+    callbacks: signatureList(o['link']),
+    errbacks: signatureList(o['link_error']),
+    chain: carried.length === 0 ? null : carried,
+    origin: ctx.origin,
+    ...(str(o['reply_to']) === undefined ? {} : { replyTo: str(o['reply_to']) }),
+  };
+  return encodeTaskMessage(input, { serializer: ctx.serializer(str(o['serializer'])) });
+}
+
+/**
+ * @param routes - the app's `task_routes` (any shape `createRouter` takes), or nothing
+ * @returns a router that never throws (a bad setting routes nothing)
+ */
+export function safeRouter(routes: unknown): Router {
+  try {
+    return createRouter(routes);
+  } catch {
+    return () => undefined;
+  }
+}
