@@ -1,11 +1,11 @@
 import { Buffer } from 'node:buffer';
 import { KombuKeys } from '@celeriac/broker-redis';
 import type { FanoutMessage, WireObject } from '@celeriac/protocol';
+import { globToRegExp } from '@celeriac/client';
 import { describe, expect, it } from 'vitest';
 import { decodeKombuJson, encodeKombuJson, LamportClock } from './events.ts';
 import {
   exceptionRepr,
-  globToRegExp,
   isAddressedTo,
   kombuTable,
   parseControlCommand,
@@ -275,7 +275,7 @@ describe('RemoteControl commands', () => {
     });
     const [reply] = await call(ctx, { method: 'active' });
     expect(reply?.body).toEqual({ 'w1@vm': { error: 'TypeError("bad \'state\'")' } });
-    expect(exceptionRepr('plain')).toBe("Error('plain')");
+    expect(exceptionRepr('plain')).toBe("Exception('plain')");
   });
 
   it("formats revoke replies as Celery's", async () => {

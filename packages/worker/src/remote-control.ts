@@ -26,7 +26,9 @@
  * @see celery-wire.md §5.8, §2.7; kombu/pidbox.py, celery/worker/control.py, celery/worker/pidbox.py
  * @module
  */
+import { globToRegExp } from '@celeriac/client';
 import {
+  encodeException,
   pyRepr,
   silentLogger,
   type Broker,
@@ -240,37 +242,6 @@ export function parseControlCommand(body: WireValue): ControlCommand | undefined
   };
 }
 
-/**
- * Translates an fnmatch pattern (`*`, `?`, `[seq]`, `[!seq]`) into an anchored RegExp, as
- * Python's `fnmatch.translate` does.
- *
- * @param pattern - the glob
- * @returns a RegExp matching whole strings
- */
-export function globToRegExp(pattern: string): RegExp {
-  let out = '';
-  for (let i = 0; i < pattern.length; i += 1) {
-    const c = pattern[i] ?? '';
-    if (c === '*') out += '[\\s\\S]*';
-    else if (c === '?') out += '[\\s\\S]';
-    else if (c === '[') {
-      let j = i + 1;
-      if (pattern[j] === '!') j += 1;
-      if (pattern[j] === ']') j += 1;
-      while (j < pattern.length && pattern[j] !== ']') j += 1;
-      if (j >= pattern.length) {
-        out += '\\[';
-      } else {
-        let set = pattern.slice(i + 1, j).replaceAll('\\', '\\\\');
-        if (set.startsWith('!')) set = `^${set.slice(1)}`;
-        else if (set.startsWith('^')) set = `\\${set}`;
-        out += `[${set}]`;
-        i = j;
-      }
-    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^(?:${out})$`, 'u');
-}
 
 /**
  * kombu's `Node.handle_message` filter: does a command address this node?
@@ -294,11 +265,11 @@ export function isAddressedTo(command: Pick<ControlCommand, 'destination' | 'pat
  * Python's `repr()` of an exception, as kombu puts it in an error reply (`KeyError('x')`).
  *
  * @param error - what was thrown
- * @returns e.g. `Error('boom')`
+ * @returns e.g. `InteropError('boom')`, `Exception('plain')` for a thrown string
  */
 export function exceptionRepr(error: unknown): string {
-  if (error instanceof Error) return `${error.name}(${pyRepr(error.message)})`;
-  return `Error(${pyRepr(String(error))})`;
+  const info = encodeException(error);
+  return `${info.exc_type}(${info.exc_message.map((arg) => pyRepr(arg)).join(', ')})`;
 }
 
 // ---------------------------------------------------------------------------------------------

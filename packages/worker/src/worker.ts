@@ -50,6 +50,7 @@ import { TaskRetry } from './task-context.ts';
 import { AsyncPool, ChildPool, defaultChildEntry, type PoolRun, type RunOutcome, type TaskPoolRunner } from './task-pool.ts';
 import { buildTaskRequest } from './task-request.ts';
 import { formatTraceback } from './traceback.ts';
+import { exceptionRepr } from './remote-control.ts';
 import type { WorkerApp } from './worker-app.ts';
 import type { TaskEventBase, WorkerEvents } from './worker-events.ts';
 import {
@@ -226,13 +227,6 @@ export function expandHostname(template: string | undefined): string {
   const name = template ?? 'celeriac@%h';
   const expanded = name.replaceAll('%h', host).replaceAll('%n', first).replaceAll('%d', rest.join('.'));
   return expanded.includes('@') ? expanded : `${expanded}@${host}`;
-}
-
-/** Python's `repr` of an exception: `InteropError('boom')`. */
-function exceptionRepr(error: unknown): string {
-  const info = encodeException(error);
-  const args = info.exc_message.map((a) => pyRepr(a)).join(', ');
-  return `${info.exc_type}(${args})`;
 }
 
 function isEncodeFailure(error: unknown): boolean {
