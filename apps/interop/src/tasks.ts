@@ -11,6 +11,7 @@
  * |---|---|
  * | `tasks.add(x, y)` | `x + y` |
  * | `tasks.echo(*args, **kwargs)` | `[args, kwargs]` |
+ * | `tasks.tsum(values)` | `sum(values)` (a chord body) |
  * | `tasks.fail(msg="boom")` | raises `InteropError(msg)` (stored with `exc_module` `tasks`, as Python's) |
  * | `tasks.sleep(seconds=1.0, value=None)` | waits, then `value` (or `seconds` when `value` is null) |
  * | `tasks.retry_once(value="ok", countdown=1)` | retries once after `countdown` s, then `[value, retries]` |
@@ -81,6 +82,9 @@ export const echo = app.task('tasks.echo', { acceptsKwargs: true }, (_ctx, ...al
   const kwargs = all.pop() as Record<string, unknown>;
   return [all, kwargs];
 });
+
+/** `tasks.tsum(values)`: a chord body, the sum of the header's results. */
+export const tsum = app.task('tasks.tsum', { params: ['values'] }, (_ctx, values: number[]) => values.reduce((a, b) => a + b, 0));
 
 /** `tasks.fail(msg="boom")` raises {@link InteropError}. */
 export const fail = app.task('tasks.fail', { params: ['msg'] }, (_ctx, msg: string | undefined): never => {

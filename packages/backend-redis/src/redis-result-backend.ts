@@ -26,6 +26,8 @@ import {
   pendingMeta,
   silentLogger,
   TaskState,
+  type ChordPart,
+  type ChordPartProgress,
   type DecodeLimits,
   type Logger,
   type ResultMeta,
@@ -121,23 +123,7 @@ export interface RedisBackendOptions {
   readonly transportOptions?: RedisTransportOptions;
 }
 
-/** What {@link RedisResultBackend.chordPartDone} reports. */
-export interface ChordPartProgress {
-  /** Header tasks done so far (members of `.j`, this one included). */
-  readonly count: number;
-  /** Chord size (`.s`) plus extra header tasks (`.t`); `null` when the size was never set. */
-  readonly total: number | null;
-  /** `count === total`: this task completed the header and should run the callback. */
-  readonly complete: boolean;
-}
-
-/** One finished header task, as stored in the `.j` zset. */
-export interface ChordPart {
-  readonly taskId: string;
-  readonly state: string;
-  /** The return value, or the exception info for an exception state. */
-  readonly result: WireValue;
-}
+export type { ChordPart, ChordPartProgress } from '@celeriac/protocol';
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

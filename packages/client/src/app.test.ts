@@ -12,6 +12,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../test/memory-broker.ts';
 import { createApp, type CreateAppOptions } from './app.ts';
+import { chain, chord, group } from './canvas.ts';
 import type { CeleryConfigInput } from './config.ts';
 
 const registry = createSerializerRegistry();
@@ -303,5 +304,50 @@ describe('lifecycle', () => {
     expect(app.resultAccept.contentTypes).toEqual(['application/x-msgpack']);
     expect(app.serializers.names()).toEqual(['json', 'msgpack']);
     expect(testApp().app.resultAccept.contentTypes).toEqual(['application/json']);
+  });
+});
+
+describe('applyAsync (canvas)', () => {
+  it('a chord without a result backend throws at once, before anything is sent', () => {
+    const { app, broker } = testApp();
+    const c = chord([app.signature('tasks.add', [1, 1])], app.signature('tasks.tsum'));
+    expect(() => app.applyAsync(c)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG, message: expect.stringMatching(/chord needs a result backend/) }) as Error);
+    expect(broker.published).toHaveLength(0);
+  });
+
+  it('a chord sets its size before publishing the header, routed as sends are; the handle is the body', async () => {
+    const order: string[] = [];
+    const backend = {
+      setChordSize: (groupId: string, size: number) => {
+        order.push(`size ${size}`);
+        return new Promise<void>((resolve) => setTimeout(resolve, 20));
+      },
+    };
+    const { app, broker } = testApp({ task_routes: { 'tasks.add': { queue: 'math' } } }, { backend: backend as never });
+    broker.failWith = () => void order.push('publish');
+    app.task('tasks.tsum', { queue: 'sums' }, (_ctx, values: number[]) => values.length);
+    const handle = app.applyAsync(chord([app.signature('tasks.add', [1, 1]), app.signature('tasks.add', [2, 2])], app.signature('tasks.tsum')));
+    await handle.sent;
+    expect(order).toEqual(['size 2', 'publish', 'publish']);
+    const messages = broker.published.map((p) => ({ queue: p.queue, message: decode(p.raw) }));
+    expect(messages.map((m) => m.queue)).toEqual(['math', 'math']);
+    expect(messages.map((m) => m.message.headers.group_index)).toEqual([0, 1]);
+    expect(messages[0]?.message.embed.chord?.options['task_id']).toBe(handle.id);
+    expect(messages[0]?.message.embed.chord?.task).toBe('tasks.tsum');
+  });
+
+  it('a chain publishes only its first step; a group returns a handle per member; unknown options throw', async () => {
+    const { app, broker } = testApp();
+    const tail = app.applyAsync(chain(app.signature('tasks.add', [1, 1]), app.signature('tasks.add', [2])), [], {}, { priority: 3 });
+    await tail.sent;
+    expect(broker.published).toHaveLength(1);
+    const first = last(broker).message;
+    expect(first.embed.chain?.map((s) => s.options['task_id'])).toEqual([tail.id]);
+    expect(last(broker).priority).toBe(3);
+    const g = app.applyAsync(group(app.signature('tasks.add', [1, 1]), app.signature('tasks.add', [2, 2])));
+    await g.sent;
+    expect(g.results).toHaveLength(2);
+    expect(broker.published.slice(1).map((p) => decode(p.raw).headers.group)).toEqual([g.id, g.id]);
+    expect(() => app.applyAsync(group(), [], {}, { nope: 1 } as never)).toThrow(/Unknown send option 'nope'/);
   });
 });

@@ -22,14 +22,18 @@ import {
   type Logger,
   type SignatureDict,
   type SerializerRegistry,
+  type WireObject,
+  type WireValue,
 } from '@celeriac/protocol';
 import { resolveConfig, type CeleryConfigInput } from './config.ts';
 import { DisabledBackend } from './disabled-backend.ts';
 import { closestName } from './edit-distance.ts';
 import { completeRetryPolicy, DEFAULT_RETRY_POLICY, publishWithRetry } from './publish-retry.ts';
 import { createRouter, type Router } from './routes.ts';
-import { SEND_OPTION_NAMES, toSignatureList, type RetryPolicy, type SendOptions } from './send-options.ts';
+import { fromWireOptions, SEND_OPTION_NAMES, toSignatureList, toWireOptions, type RetryPolicy, type SendOptions } from './send-options.ts';
+import { SentGroupResult } from './sent-group-result.ts';
 import { SentResult } from './sent-result.ts';
+import { leafIds, planSignature, type GroupSignature, type ResultNode } from './canvas.ts';
 import type { CeleryConfig } from './settings.ts';
 import { createSignature } from './signature.ts';
 import { TASK_OPTION_NAMES, type TaskDefinition, type TaskFunction, type TaskOptions, type TaskRegistry } from './task-definition.ts';
@@ -450,6 +454,72 @@ export class App implements TaskSender {
       },
     );
     return new SentResult(encoded.taskId, backend, { sent, task: name, ignored: ignoreResult });
+  }
+
+  /**
+   * Applies a signature: a task, or a canvas built with {@link chain}, {@link group} and
+   * {@link chord} (Celery's `sig.apply_async()`). Every task id is fixed before anything is
+   * sent, so the handle is returned at once; `sent` settles when every message is published.
+   * A chord first sets its size in the result backend, then sends its header.
+   *
+   * @param signature - the signature dict (from `task.s()`, `app.signature()`, or a canvas)
+   * @param args - partial args, prepended to the (first) task's args unless immutable
+   * @param kwargs - partial kwargs, merged into a task's kwargs (tasks only; Celery ignores
+   *   them for canvases too)
+   * @param options - call options, merged over the signature's own
+   * @returns a group's {@link SentGroupResult}; for a chain, its last step's handle; for a
+   *   chord, its body's handle; for a task, its handle
+   * @throws synchronously: `INVALID_MESSAGE` for a malformed canvas, `INVALID_CONFIG` for a
+   *   chord without a result backend or unknown options, `ConnectionClosedError` (app closed)
+   */
+  applyAsync<TResult = unknown>(signature: GroupSignature, args?: readonly unknown[], kwargs?: Readonly<Record<string, unknown>>, options?: SendOptions): SentGroupResult<TResult>;
+  applyAsync<TResult = unknown>(signature: SignatureDict, args?: readonly unknown[], kwargs?: Readonly<Record<string, unknown>>, options?: SendOptions): SentResult<TResult>;
+  applyAsync(
+    signature: SignatureDict,
+    args: readonly unknown[] = [],
+    kwargs: Readonly<Record<string, unknown>> = {},
+    options: SendOptions = {},
+  ): SentResult<unknown> | SentGroupResult<unknown> {
+    if (this.#closing !== undefined) throw new ConnectionClosedError(`Cannot apply ${signature.task}: the app is closed`);
+    if (!isPlainObject(options)) throw invalid(`Send options of ${signature.task} must be an object`);
+    for (const key of Object.keys(options)) {
+      if (!SEND_OPTION_NAMES.has(key)) {
+        throw invalid(`Unknown send option '${key}' (${signature.task}); did you mean '${closestName(key, SEND_OPTION_NAMES) ?? ''}'?`);
+      }
+    }
+    const merged: SignatureDict =
+      Object.keys(kwargs).length === 0 || (signature.subtask_type ?? null) !== null || signature.immutable
+        ? signature
+        : { ...signature, kwargs: { ...signature.kwargs, ...(kwargs as WireObject) } };
+    const plan = planSignature(merged, args as WireValue[], toWireOptions(options));
+    const backend = this.backend;
+    if (plan.chordSizes.length > 0 && backend === undefined) {
+      throw invalid(`A chord needs a result backend to count its header down: set result_backend (${signature.task})`);
+    }
+    const sent = (async () => {
+      // The size first: a header task that finishes before it is set would never fire the body.
+      for (const { groupId, size } of plan.chordSizes) await backend?.setChordSize(groupId, size);
+      const handles = plan.messages.map((message) =>
+        this.send(message.task, message.args, message.kwargs, fromWireOptions(message.options), this.tasks.get(message.task)?.options),
+      );
+      await Promise.all(handles.map((h) => h.sent));
+    })();
+    this.#inFlight.add(sent);
+    sent.then(
+      () => this.#inFlight.delete(sent),
+      (error: unknown) => {
+        this.#inFlight.delete(sent);
+        this.logger.error('applying a signature failed', { task: signature.task, error: error instanceof Error ? error.message : String(error) });
+      },
+    );
+    const handleBackend = backend ?? this.#disabled;
+    const handle = (node: ResultNode): SentResult<unknown> => {
+      const id = node.kind === 'task' ? node.id : (leafIds(node).at(-1) ?? node.id);
+      return new SentResult(id, handleBackend, { sent, task: signature.task, ignored: false });
+    };
+    const result = plan.result;
+    if (result.kind === 'group') return new SentGroupResult(result.id, result.results.map(handle), handleBackend, sent);
+    return handle(result);
   }
 
   /**

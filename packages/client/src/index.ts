@@ -5,6 +5,21 @@
  *
  * @packageDocumentation
  */
+export {
+  chain,
+  chord,
+  chordSizeOf,
+  freezeSignature,
+  group,
+  leafIds,
+  planSignature,
+  resultTupleOf,
+  type CanvasPlan,
+  type ChainSignature,
+  type ChordSignature,
+  type GroupSignature,
+  type ResultNode,
+} from './canvas.ts';
 export { App, createApp, type CreateAppOptions, type TaskDeclaration } from './app.ts';
 export {
   assertRedisUrl,
@@ -40,6 +55,7 @@ export {
   type TaskRoutes,
 } from './routes.ts';
 export {
+  fromWireOptions,
   SEND_OPTION_NAMES,
   toSignatureDict,
   toSignatureList,
@@ -48,6 +64,7 @@ export {
   type SendOptions,
   type SignatureLike,
 } from './send-options.ts';
+export { SentGroupResult } from './sent-group-result.ts';
 export { SentResult, type SentResultInit } from './sent-result.ts';
 export {
   defaultConfig,

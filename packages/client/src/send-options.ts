@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatCeleryDatetime, type SignatureDict, type WireObject, type WireValue } from '@celeriac/protocol';
+import { formatCeleryDatetime, parseCeleryDatetime, type SignatureDict, type WireObject, type WireValue } from '@celeriac/protocol';
 
 /** How a failed publish is retried (Celery's `retry_policy`, in seconds). */
 export interface RetryPolicy {
@@ -166,5 +166,68 @@ export function toWireOptions(options: SendOptions): WireObject {
       out[name] = wire;
     } else out[name] = value as WireValue;
   }
+  return out;
+}
+
+function wireDate(value: WireValue | undefined): Date | undefined {
+  if (value instanceof Date) return value;
+  return typeof value === 'string' ? parseCeleryDatetime(value) : undefined;
+}
+
+function wireNumber(value: WireValue | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function wireString(value: WireValue | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function wireSignatures(value: WireValue | undefined): SignatureDict[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const list = (Array.isArray(value) ? value : [value]).filter(
+    (s): s is WireObject => typeof s === 'object' && s !== null && !Array.isArray(s) && typeof (s as WireObject)['task'] === 'string',
+  );
+  return list.length === 0 ? undefined : (list as unknown as SignatureDict[]);
+}
+
+/**
+ * The inverse of {@link toWireOptions} for the options a signature carries (Celery's names,
+ * as a Python client writes them): what a planned canvas message needs to be sent through
+ * the app. Options Celeriac does not send (`reply_to`, `exchange`, …) are dropped; a value
+ * of the wrong type is ignored rather than sent.
+ *
+ * @param options - a signature's `options`
+ * @returns the send options
+ */
+export function fromWireOptions(options: WireObject): SendOptions {
+  const o = options;
+  const queue = o['queue'];
+  const queueName = typeof queue === 'object' && queue !== null && !Array.isArray(queue) ? wireString((queue as WireObject)['name']) : wireString(queue);
+  const expires = o['expires'];
+  const eta = wireDate(o['eta']);
+  const out: { -readonly [K in keyof SendOptions]: SendOptions[K] } = {
+    taskId: wireString(o['task_id']),
+    queue: queueName ?? wireString(o['routing_key']),
+    eta,
+    countdown: eta === undefined ? wireNumber(o['countdown']) : undefined,
+    expires: typeof expires === 'number' ? expires : wireDate(expires),
+    priority: wireNumber(o['priority']),
+    timeLimit: wireNumber(o['time_limit']),
+    softTimeLimit: wireNumber(o['soft_time_limit']),
+    shadow: wireString(o['shadow']),
+    serializer: wireString(o['serializer']),
+    compression: o['compression'] === 'zlib' ? 'zlib' : undefined,
+    ignoreResult: typeof o['ignore_result'] === 'boolean' ? o['ignore_result'] : undefined,
+    groupId: wireString(o['group_id']),
+    groupIndex: wireNumber(o['group_index']),
+    parentId: wireString(o['parent_id']),
+    rootId: wireString(o['root_id']),
+    link: wireSignatures(o['link']),
+    linkError: wireSignatures(o['link_error']),
+    chain: wireSignatures(o['chain']),
+    chord: wireSignatures(o['chord'])?.[0],
+    headers: typeof o['headers'] === 'object' && o['headers'] !== null && !Array.isArray(o['headers']) ? (o['headers'] as Record<string, unknown>) : undefined,
+  };
+  for (const key of Object.keys(out) as (keyof SendOptions)[]) if (out[key] === undefined) delete out[key];
   return out;
 }

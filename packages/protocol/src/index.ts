@@ -38,7 +38,7 @@ export { createJsonSerializer, jsonSerializer, type JsonSerializerOptions } from
 export { createMsgpackSerializer, msgpackSerializer, type MsgpackSerializerOptions } from './msgpack-serializer.ts';
 export { silentLogger, type LogFields, type Logger } from './logger.ts';
 export { argsRepr, kwargsRepr, pyRepr, REPR_MAX_LENGTH } from './py-repr.ts';
-export type { ResultBackend, StoreResultOptions, WaitForOptions } from './result-backend.ts';
+export type { ChordPart, ChordPartProgress, ResultBackend, StoreResultOptions, WaitForOptions } from './result-backend.ts';
 export {
   createResultMeta,
   decodeResultMeta,

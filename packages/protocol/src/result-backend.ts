@@ -5,6 +5,7 @@
  * @see celery-wire.md §4
  * @module
  */
+import type { WireValue } from './serializer.ts';
 import type { ResultMeta } from './result-meta.ts';
 
 /** Options for {@link ResultBackend.store}. */
@@ -47,4 +48,33 @@ export interface ResultBackend {
   getGroup(groupId: string): Promise<string[] | null>;
   /** Closes every connection; pending waits reject with `CONNECTION_CLOSED`. */
   close(): Promise<void>;
+  /**
+   * Chords (optional: a backend without them cannot run chords). Sets the header size a
+   * chord counts down to (Celery's `set_chord_size`).
+   */
+  setChordSize?(groupId: string, size: number): Promise<void>;
+  /** Records a finished header task and reports how many are done (Celery's `on_chord_part_return`). */
+  chordPartDone?(groupId: string, groupIndex: number | null, taskId: string, state: string, result: unknown): Promise<ChordPartProgress>;
+  /** The finished header tasks, in header order. */
+  chordResults?(groupId: string): Promise<ChordPart[]>;
+  /** Deletes the chord's counters once the body was sent. */
+  chordCleanup?(groupId: string): Promise<void>;
+}
+
+/** What {@link ResultBackend.chordPartDone} reports. */
+export interface ChordPartProgress {
+  /** Header tasks done so far (this one included). */
+  readonly count: number;
+  /** Chord size plus extra header tasks; `null` when the size was never set. */
+  readonly total: number | null;
+  /** `count === total`: this task completed the header and should send the body. */
+  readonly complete: boolean;
+}
+
+/** One finished header task. */
+export interface ChordPart {
+  readonly taskId: string;
+  readonly state: string;
+  /** The return value, or the exception info for an exception state. */
+  readonly result: WireValue;
 }

@@ -104,6 +104,12 @@ def echo(*args, **kwargs):
 
 
 @app.task
+def tsum(values):
+    """A chord body: the sum of the header's results."""
+    return sum(values)
+
+
+@app.task
 def fail(msg="boom"):
     raise InteropError(msg)
 

@@ -76,7 +76,7 @@ describe('Worker: chains and link callbacks', () => {
     expect(published(app)[0]?.args).toEqual([5, 6]);
   });
 
-  it('sends each link callback with [retval] + args, link/link_error options, then the chain; children list all', async () => {
+  it('sends several link callbacks as one group with [retval] + args, link/link_error options, then the chain; children list all (Celery trace)', async () => {
     const app = fakeApp([add]);
     await start(app);
     const callbacks = [
@@ -85,8 +85,11 @@ describe('Worker: chains and link callbacks', () => {
     ];
     const { id } = app.broker.deliver({ task: 'tasks.add', args: [2, 2], callbacks, chain: [sig('tasks.add', [1], { task_id: 'n1' })] });
     const meta = await finalMeta(app, id);
-    expect(meta.children).toEqual([[['cb1', null], null], [['cb2', null], null], [['n1', null], null]]);
     const [cb1, cb2, n1] = published(app);
+    const gid = cb1?.headers.group;
+    expect(gid).toEqual(expect.any(String));
+    expect(cb2?.headers.group).toBe(gid);
+    expect(meta.children).toEqual([[[gid, null], [[['cb1', null], null], [['cb2', null], null]]], [['n1', null], null]]);
     expect(cb1?.args).toEqual([4, 'x']);
     expect(cb1?.headers).toMatchObject({ id: 'cb1', parent_id: id, root_id: id });
     expect(cb1?.embed.callbacks).toEqual([sig('tasks.deep')]);
@@ -130,13 +133,27 @@ describe('Worker: chains and link callbacks', () => {
     expect(order.slice(0, 2)).toEqual(['store:FAILURE', 'store:FAILURE']);
   });
 
+  it('a group as the next step of a chain: each member gets [retval], children hold the group', async () => {
+    const app = fakeApp([add]);
+    await start(app);
+    const group = { task: 'celery.group', args: [], kwargs: { tasks: [sig('tasks.a', [1], { task_id: 'ga' }), sig('tasks.b', [], { task_id: 'gb' })] }, options: { task_id: 'G' }, subtask_type: 'group', immutable: false } as SignatureDict;
+    const { id } = app.broker.deliver({ task: 'tasks.add', args: [1, 1], chain: [group] });
+    const meta = await finalMeta(app, id);
+    expect(meta.children).toEqual([[['G', null], [[['ga', null], null], [['gb', null], null]]]]);
+    const [a, b] = published(app);
+    expect(a?.args).toEqual([2, 1]);
+    expect(b?.args).toEqual([2]);
+    expect([a?.headers.group, b?.headers.group]).toEqual(['G', 'G']);
+    expect([a?.headers.parent_id, b?.headers.root_id]).toEqual([id, id]);
+  });
+
   it('a chain with an unsupported canvas type fails the task', async () => {
     const app = fakeApp([add]);
     await start(app);
-    const group = { task: 'celery.group', args: [], kwargs: { tasks: [] }, options: {}, subtask_type: 'group', immutable: false } as SignatureDict;
-    const { id } = app.broker.deliver({ task: 'tasks.add', args: [1, 1], chain: [group] });
+    const chunks = { task: 'celery.chunks', args: [], kwargs: {}, options: {}, subtask_type: 'chunks', immutable: false } as SignatureDict;
+    const { id } = app.broker.deliver({ task: 'tasks.add', args: [1, 1], chain: [chunks] });
     const meta = await finalMeta(app, id, 'FAILURE');
-    expect(JSON.stringify(meta.result)).toContain('not supported');
+    expect(JSON.stringify(meta.result)).toContain('Celeriac applies tasks, chains, groups and chords');
   });
 });
 

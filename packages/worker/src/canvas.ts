@@ -62,53 +62,27 @@ function date(value: WireValue | undefined): Date | undefined {
 }
 
 /**
- * A `chain` signature (`subtask_type: "chain"`, tasks in `kwargs.tasks`) as its first task
- * with the rest in its `chain` (last first), as `chain.run` sends it. Other signatures as is.
- *
- * @param sig - a signature dict
- * @returns the signature to send and the chain it carries
- * @throws Error for group and chord signatures (not supported by this worker)
- */
-function flatten(sig: SignatureDict): { sig: SignatureDict; chain: SignatureDict[] | null } {
-  if (sig.subtask_type === null || sig.subtask_type === undefined) return { sig, chain: null };
-  if (sig.subtask_type === 'chain') {
-    const tasks = (isObject(sig.kwargs) ? sig.kwargs['tasks'] : undefined) ?? sig.args?.[0];
-    const list = Array.isArray(tasks) ? tasks.filter(isSignatureDict) : [];
-    const [first, ...rest] = list;
-    if (first === undefined) throw new Error('empty chain signature');
-    if (first.subtask_type !== null && first.subtask_type !== undefined) {
-      throw new Error(`a chain starting with a ${String(first.subtask_type)} is not supported by this worker`);
-    }
-    const options = isObject(sig.options) ? sig.options : {};
-    // The chain's own options (link, link_error, queue…) apply to its first task, as chain.run.
-    return { sig: { ...first, options: { ...options, ...(isObject(first.options) ? first.options : {}) } }, chain: rest.length === 0 ? null : rest.reverse() };
-  }
-  throw new Error(`${String(sig.subtask_type)} signatures in callbacks or chains are not supported by this worker`);
-}
-
-/**
  * Encodes a signature as Celery's `sig.apply_async(partial, parent_id=…, root_id=…)`:
  * args = partial + sig args (sig args alone when immutable), kwargs = sig kwargs, options
  * from `sig.options` (`task_id`, `queue`, `priority`, `countdown`, `eta`, `expires`,
  * `time_limit`, `soft_time_limit`, `link`, `link_error`, `shadow`, `group_id`,
- * `group_index`, `ignore_result`, `reply_to`, `serializer`).
+ * `group_index`, `ignore_result`, `reply_to`, `serializer`, `chain`, `chord`). Canvas
+ * signatures are planned first with `planSignature` from `@celeriac/client`.
  *
  * @param signature - the signature dict from `embed`
  * @param partial - args prepended unless immutable (`[retval]`, or `[task_id]` for errbacks)
  * @param ctx - parent/root ids, routing, serializer
- * @param chain - the chain the sent task carries (remaining tasks, last first)
  * @returns the encoded message
- * @throws what encodeTaskMessage throws, or Error for unsupported canvas types
+ * @throws what encodeTaskMessage throws, or Error for a canvas signature (plan it first)
  */
 export function encodeSignature(
-  signature: SignatureDict,
+  sig: SignatureDict,
   partial: readonly WireValue[],
   ctx: SignatureSendContext,
-  chain: SignatureDict[] | null = null,
 ): EncodedTaskMessage {
-  const flat = flatten(signature);
-  const sig = flat.sig;
-  const carried = [...(chain ?? []), ...(flat.chain ?? [])];
+  if (sig.subtask_type !== null && sig.subtask_type !== undefined) {
+    throw new Error(`encodeSignature sends one task; plan the ${String(sig.subtask_type)} ${sig.task} with planSignature first`);
+  }
   const sigArgs: WireValue[] = Array.isArray(sig.args) ? sig.args : [];
   const kwargs: Record<string, WireValue> = isObject(sig.kwargs) ? sig.kwargs : {};
   const args = sig.immutable === true ? sigArgs : [...partial, ...sigArgs];
@@ -140,7 +114,8 @@ export function encodeSignature(
     parentId: ctx.parentId,
     callbacks: signatureList(o['link']),
     errbacks: signatureList(o['link_error']),
-    chain: carried.length === 0 ? null : carried,
+    chain: signatureList(o['chain']),
+    chord: isSignatureDict(o['chord']) ? o['chord'] : null,
     origin: ctx.origin,
     ...(str(o['reply_to']) === undefined ? {} : { replyTo: str(o['reply_to']) }),
   };

@@ -81,6 +81,7 @@ export { formatTraceback } from './traceback.ts';
 export type { RestoringBroker, WorkerApp, WorkerConfig } from './worker-app.ts';
 export {
   CeleryNamedError,
+  ChordError,
   MaxRetriesExceededError,
   NotRegisteredError,
   SoftTimeLimitExceededError,

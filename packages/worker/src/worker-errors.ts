@@ -104,3 +104,17 @@ export class TaskArgumentsError extends CeleryNamedError {
     super(ErrorCode.TASK_FAILED, 'TypeError', 'builtins', [message]);
   }
 }
+
+/**
+ * A chord's body could not run: a header task failed (`Dependency <id> raised ...`), the
+ * header results could not be read, or the body could not be sent (Celery's `ChordError`,
+ * stored as the body's FAILURE).
+ */
+export class ChordError extends CeleryNamedError {
+  /**
+   * @param message - what went wrong, worded as Celery words it
+   */
+  constructor(message: string) {
+    super(ErrorCode.TASK_FAILED, 'ChordError', 'celery.exceptions', [message]);
+  }
+}

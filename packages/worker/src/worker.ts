@@ -15,14 +15,26 @@
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism, hostname as osHostname } from 'node:os';
-import type { TaskDefinition, TaskPool, TaskRequest } from '@celeriac/client';
+import {
+  freezeSignature,
+  group,
+  leafIds,
+  planSignature,
+  resultTupleOf,
+  type ResultNode,
+  type TaskDefinition,
+  type TaskPool,
+  type TaskRequest,
+} from '@celeriac/client';
 import {
   CeleriacError,
+  decodeException,
   createResultMeta,
   decodeTaskMessage,
   encodeException,
   encodeTaskMessage,
   ErrorCode,
+  PROPAGATE_STATES,
   formatCeleryDatetime,
   jsonSerializer,
   parseEnvelope,
@@ -41,10 +53,11 @@ import {
   type ResultMeta,
   type SignatureDict,
   type TaskMessage,
+  type WireObject,
   type WireValue,
 } from '@celeriac/protocol';
 import { bindArguments } from './bind-arguments.ts';
-import { encodeSignature, safeRouter, type SignatureSendContext } from './canvas.ts';
+import { encodeSignature, isSignatureDict, safeRouter, type SignatureSendContext } from './canvas.ts';
 import { brokerDeadLetterSink, DEAD_LETTER_QUEUE, encodeRaw, type DeadLetterSink } from './dead-letter.ts';
 import { TaskRetry } from './task-context.ts';
 import { AsyncPool, ChildPool, defaultChildEntry, type PoolRun, type RunOutcome, type TaskPoolRunner } from './task-pool.ts';
@@ -54,11 +67,21 @@ import { exceptionRepr } from './remote-control.ts';
 import type { WorkerApp } from './worker-app.ts';
 import type { TaskEventBase, WorkerEvents } from './worker-events.ts';
 import {
+  ChordError,
   NotRegisteredError,
   SoftTimeLimitExceededError,
   TaskRevokedError,
   TimeLimitExceededError,
 } from './worker-errors.ts';
+
+/** A task that may complete a chord's header: its ids, the body, and how to send the body. */
+interface ChordMember {
+  readonly taskId: string;
+  readonly groupId: string | null;
+  readonly groupIndex: number | null;
+  readonly body: SignatureDict | null;
+  readonly ctx: SignatureSendContext;
+}
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -594,9 +617,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     };
     this.#jobs.add(job);
     this.#logger.info('task received', { id: job.id, name: job.name, eta: h.eta, redelivered: job.request.redelivered });
-    if (message.embed.chord !== null) {
-      this.#logger.warn('task is part of a chord: not supported by this worker yet, the chord body will not run', { id: job.id, name: job.name });
-    }
     this.#emit('task-received', {
       ...this.#eventBase(job),
       type: 'task-received',
@@ -742,6 +762,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         parentId: message.headers.parent_id,
       }),
     );
+    await this.#chordPartReturn(this.#chordMember(message), TaskState.FAILURE, error);
     await this.#settleDelivery(delivery, 'reject');
     this.#emit('task-failed', {
       uuid: id,
@@ -930,6 +951,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
       }
     }
+    await this.#chordPartReturn(this.#chordMember(job.message), TaskState.SUCCESS, value === undefined ? null : value);
     this.#logger.info('task succeeded', { id: job.id, name: job.name, runtime });
     await this.#settle(job, 'ack');
     this.#emit('task-succeeded', { ...this.#eventBase(job), type: 'task-succeeded', result: pyRepr(value === undefined ? null : value), runtime });
@@ -943,6 +965,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#logger.error('task failed', { id: job.id, name: job.name, error: repr ?? exceptionRepr(error) });
     const meta = this.#meta(job, TaskState.FAILURE, error, traceback);
     await this.#storeMeta(meta);
+    await this.#chordPartReturn(this.#chordMember(job.message), TaskState.FAILURE, error);
     await this.#failChain(job, error, traceback);
     await this.#sendErrbacks(job);
     await this.#settle(job, 'ack');
@@ -1012,10 +1035,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   // -------------------------------------------------------------------------------------------
   // Callbacks, errbacks, chains
 
-  #signatureContext(job: Job): SignatureSendContext {
-    const h = job.message.headers;
+  #signatureContext(message: TaskMessage): SignatureSendContext {
+    const h = message.headers;
     const conf = this.#app.conf;
-    const parentSerializer = this.#app.serializers.find(job.message.contentType) ?? jsonSerializer;
+    const parentSerializer = this.#app.serializers.find(message.contentType) ?? jsonSerializer;
     return {
       parentId: h.id,
       rootId: h.root_id ?? h.id,
@@ -1027,36 +1050,60 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Sends `embed.callbacks` (args `[retval] + sig args`) and the next task of `embed.chain`
-   * (its last element, carrying the rest), as Celery's trace does on success.
+   * Applies a signature from a message (a callback, an errback, the next step of a chain, a
+   * chord body) as Celery's `signature(...).apply_async(partial, ...)`: any canvas is planned
+   * with the client's `planSignature`, chord sizes are set, then each message is published.
    *
-   * @returns the children of the stored meta: `[["<id>", null], null]` per sent task
+   * @returns what was sent, for the parent's `children`
+   */
+  async #applySignature(sig: SignatureDict, partial: WireValue[], ctx: SignatureSendContext, options: WireObject = {}): Promise<ResultNode> {
+    const plan = planSignature(sig, partial, options);
+    const backend = this.#app.backend;
+    for (const { groupId, size } of plan.chordSizes) {
+      if (backend?.setChordSize === undefined) {
+        throw new CeleriacError(ErrorCode.INVALID_CONFIG, `Cannot start chord ${groupId}: the worker has no result backend with chord support`);
+      }
+      await backend.setChordSize(groupId, size);
+    }
+    for (const message of plan.messages) await this.#app.broker.publish(encodeSignature(message, [], ctx));
+    return plan.result;
+  }
+
+  /**
+   * Sends `embed.callbacks` (args `[retval] + sig args`) and the next step of `embed.chain`
+   * (its last element, carrying the rest), as Celery's trace does on success: one callback
+   * is applied alone; several are applied as one group (group callbacks each on their own).
+   *
+   * @returns the children of the stored meta (Celery's result tuples of what was sent)
    */
   async #sendFollowers(job: Job, retval: WireValue): Promise<WireValue[]> {
     const { callbacks, chain } = job.message.embed;
     if ((callbacks === null || callbacks.length === 0) && (chain === null || chain.length === 0)) return [];
-    const ctx = this.#signatureContext(job);
+    const ctx = this.#signatureContext(job.message);
     const sent: WireValue[] = [];
-    for (const sig of callbacks ?? []) {
-      const encoded = encodeSignature(sig, [retval], ctx);
-      await this.#app.broker.publish(encoded);
-      this.#logger.info('sent a link callback', { id: job.id, callback: encoded.taskId, task: sig.task, queue: encoded.queue });
-      sent.push([[encoded.taskId, null], null]);
+    const list = callbacks ?? [];
+    const batches = list.length <= 1
+      ? list
+      : [...list.filter((sig) => sig.subtask_type === 'group'), ...(list.some((sig) => sig.subtask_type !== 'group') ? [group(list.filter((sig) => sig.subtask_type !== 'group'))] : [])];
+    for (const sig of batches) {
+      const node = await this.#applySignature(sig, [retval], ctx);
+      this.#logger.info('sent a link callback', { id: job.id, callback: node.id, task: sig.task });
+      sent.push(resultTupleOf(node));
     }
     if (chain !== null && chain.length > 0) {
       const rest: SignatureDict[] = [...chain];
       const next = rest.pop() as SignatureDict;
-      const encoded = encodeSignature(next, [retval], ctx, rest.length === 0 ? null : rest);
-      await this.#app.broker.publish(encoded);
-      this.#logger.info('sent the next task of the chain', { id: job.id, next: encoded.taskId, task: next.task, queue: encoded.queue, remaining: rest.length });
-      sent.push([[encoded.taskId, null], null]);
+      const node = await this.#applySignature(next, [retval], ctx, rest.length === 0 ? {} : { chain: rest as unknown as WireValue });
+      this.#logger.info('sent the next step of the chain', { id: job.id, next: node.id, task: next.task, remaining: rest.length });
+      sent.push(resultTupleOf(node));
     }
     return sent;
   }
 
   /**
-   * Celery's `mark_as_failure`: the remaining tasks of the chain that have a fixed id are
-   * stored FAILURE with the same exception (so waiting on the chain's last result ends).
+   * Celery's `mark_as_failure`: the remaining steps of the chain that have a fixed id are
+   * stored FAILURE with the same exception (so waiting on the chain's last result ends), and
+   * a step that belongs to a chord counts as a failed header part (so the chord ends too).
    */
   async #failChain(job: Job, error: unknown, traceback: string | null): Promise<void> {
     for (const sig of job.message.embed.chain ?? []) {
@@ -1067,6 +1114,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.#storeMeta(
         createResultMeta({ taskId: id, status: TaskState.FAILURE, result: error, traceback, groupId: typeof group === 'string' ? group : null }),
       );
+      const body = options?.['chord'];
+      if (typeof group === 'string' && isSignatureDict(body)) {
+        const index = options?.['group_index'];
+        await this.#chordPartReturn(
+          { taskId: id, groupId: group, groupIndex: typeof index === 'number' ? index : null, body, ctx: this.#signatureContext(job.message) },
+          TaskState.FAILURE,
+          error,
+        );
+      }
     }
   }
 
@@ -1076,18 +1132,93 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * immutable), parent_id = the failed task, same root. Errors are logged, not raised.
    */
   async #sendErrbacks(job: Job): Promise<void> {
-    const errbacks = job.message.embed.errbacks;
-    if (errbacks === null || errbacks.length === 0) return;
-    const ctx = this.#signatureContext(job);
+    await this.#callErrbacks(job.message.embed.errbacks ?? [], job.id, this.#signatureContext(job.message));
+  }
+
+  async #callErrbacks(errbacks: readonly SignatureDict[], failedId: string, ctx: SignatureSendContext): Promise<void> {
     for (const sig of errbacks) {
       try {
-        const encoded = encodeSignature(sig, [job.id], ctx);
-        await this.#app.broker.publish(encoded);
-        this.#logger.info('sent an errback', { id: job.id, errback: encoded.taskId, task: sig.task, queue: encoded.queue });
+        const node = await this.#applySignature(sig, [failedId], ctx);
+        this.#logger.info('sent an errback', { id: failedId, errback: node.id, task: sig.task });
       } catch (error) {
-        this.#logger.error('could not send an errback', { id: job.id, task: sig.task, error: String(error) });
+        this.#logger.error('could not send an errback', { id: failedId, task: sig.task, error: String(error) });
       }
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Chords
+
+  /** What a finished task needs to count down its chord, from its message. */
+  #chordMember(message: TaskMessage): ChordMember {
+    const h = message.headers;
+    return { taskId: h.id, groupId: h.group, groupIndex: h.group_index, body: message.embed.chord, ctx: this.#signatureContext(message) };
+  }
+
+  /**
+   * Celery's Redis `on_chord_part_return`: a header task (`group` header and `embed.chord`)
+   * that reached a final state adds itself to `<gid>.j`; the one that completes the count
+   * reads every part in header order and sends the body with `[results]` (parent = itself),
+   * or, when a part failed, stores the body's FAILURE with a `ChordError` and calls the
+   * body's errbacks; then it deletes the counters. Never throws: errors are logged.
+   */
+  async #chordPartReturn(member: ChordMember, state: string, result: unknown): Promise<void> {
+    const { groupId, body } = member;
+    if (groupId === null || groupId === '' || body === null) return;
+    const backend = this.#app.backend;
+    if (backend?.chordPartDone === undefined || backend.chordResults === undefined || backend.chordCleanup === undefined) {
+      this.#logger.error('a chord header task finished but the worker has no result backend with chord support: the body will not run', { id: member.taskId, group: groupId });
+      return;
+    }
+    let complete: boolean;
+    try {
+      complete = (await backend.chordPartDone(groupId, member.groupIndex, member.taskId, state, result)).complete;
+    } catch (error) {
+      this.#logger.error('could not count a chord header task; the chord body will not run', { id: member.taskId, group: groupId, error: String(error) });
+      return;
+    }
+    if (!complete) return;
+    try {
+      let values: WireValue[];
+      try {
+        const parts = await backend.chordResults(groupId);
+        const failed = parts.find((part) => PROPAGATE_STATES.has(part.state));
+        if (failed !== undefined) {
+          throw new ChordError(`Dependency ${failed.taskId} raised ${exceptionRepr(decodeException(failed.result, { taskId: failed.taskId, state: failed.state }))}`);
+        }
+        values = parts.map((part) => part.result);
+      } catch (error) {
+        await this.#chordFailed(body, error instanceof ChordError ? error : new ChordError(`Join error: ${exceptionRepr(error)}`), member);
+        return;
+      }
+      try {
+        const node = await this.#applySignature(body, [values], member.ctx);
+        this.#logger.info('chord complete: sent its body', { group: groupId, body: node.id, task: body.task, parts: values.length });
+      } catch (error) {
+        await this.#chordFailed(body, new ChordError(`Callback error: ${exceptionRepr(error)}`), member);
+      }
+    } finally {
+      await backend.chordCleanup(groupId).catch((error: unknown) => {
+        this.#logger.warn('could not delete the chord counters (they expire with result_expires)', { group: groupId, error: String(error) });
+      });
+    }
+  }
+
+  /** Celery's `chord_error_from_stack`: the body's FAILURE (a ChordError), then its errbacks. */
+  async #chordFailed(body: SignatureDict, error: ChordError, member: ChordMember): Promise<void> {
+    let ids: string[];
+    try {
+      ids = leafIds(freezeSignature(body).result);
+    } catch {
+      ids = [];
+    }
+    this.#logger.error('chord failed: its body will not run', { group: member.groupId, body: ids, error: error.message });
+    for (const id of ids) {
+      await this.#storeMeta(createResultMeta({ taskId: id, status: TaskState.FAILURE, result: error, traceback: formatTraceback(error), parentId: member.taskId }));
+    }
+    const errbacks = (Array.isArray(body.options['link_error']) ? body.options['link_error'] : []).filter(isSignatureDict);
+    const failedId = ids.at(-1);
+    if (failedId !== undefined) await this.#callErrbacks(errbacks, failedId, member.ctx);
   }
 
   async #revokeJob(job: Job, reason: 'revoked' | 'expired'): Promise<void> {
@@ -1099,7 +1230,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     job.state = 'done';
     this.#jobs.delete(job);
     this.#logger.info(reason === 'expired' ? 'task expired' : 'task revoked', { id: job.id, name: job.name });
-    await this.#storeMeta(this.#meta(job, TaskState.REVOKED, new TaskRevokedError(reason)));
+    const revoked = new TaskRevokedError(reason);
+    await this.#storeMeta(this.#meta(job, TaskState.REVOKED, revoked));
+    await this.#chordPartReturn(this.#chordMember(job.message), TaskState.REVOKED, revoked);
     await this.#settle(job, 'ack');
     this.#emit('task-revoked', { ...this.#eventBase(job), type: 'task-revoked', terminated: false, signum: null, expired: reason === 'expired' });
   }
