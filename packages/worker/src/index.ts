@@ -77,6 +77,7 @@ export {
   matchesAutoretry,
   TaskRetry,
 } from './task-context.ts';
+export { parseRateLimit, RateLimiter, TokenBucket, type RateLimitDecision, type RateLimiterOptions, type TokenBucketOptions } from './rate-limit.ts';
 export { formatTraceback } from './traceback.ts';
 export type { RestoringBroker, WorkerApp, WorkerConfig } from './worker-app.ts';
 export {

@@ -286,6 +286,23 @@ describe('RemoteControl commands', () => {
     expect(await ctx.control.dispatch('terminate', { task_id: 'b', signal: 'KILL' })).toEqual({ ok: 'terminate: b' });
   });
 
+  it("answers rate_limit as Celery's control command does", async () => {
+    const calls: [string, string | null][] = [];
+    const ctx = setup({
+      handlers: {
+        rateLimit: (name, rate) => {
+          if (name === 'tasks.unknown') throw new Error('unknown task');
+          calls.push([name, rate]);
+        },
+      },
+    });
+    expect(await ctx.control.dispatch('rate_limit', { task_name: 'tasks.add', rate_limit: '10/m' })).toEqual({ ok: 'new rate limit set successfully' });
+    expect(await ctx.control.dispatch('rate_limit', { task_name: 'tasks.add', rate_limit: null })).toEqual({ ok: 'rate limit disabled successfully' });
+    expect(await ctx.control.dispatch('rate_limit', { task_name: 'tasks.unknown', rate_limit: '1/s' })).toEqual({ error: 'unknown task' });
+    expect(calls).toEqual([['tasks.add', '10/m'], ['tasks.add', null]]);
+    expect(await setup().control.dispatch('rate_limit', { task_name: 'tasks.add', rate_limit: '1/s' })).toEqual({ error: 'unknown task' });
+  });
+
   it('answers ping, clock, inspect lists, registered and query_task', async () => {
     const request = (id: string) => ({
       id,

@@ -351,6 +351,11 @@ export interface RemoteControlHandlers {
   conf?(): MaybePromise<Readonly<Record<string, unknown>>>;
   /** `inspect report` text. */
   report?(): MaybePromise<string>;
+  /**
+   * Changes a task's rate limit (`control rate_limit`); throws for an unknown task or a rate
+   * that does not parse (the reply is then Celery's `{"error": …}`).
+   */
+  rateLimit?(taskName: string, rateLimit: string | null): MaybePromise<void>;
   /** Warm shutdown (`control shutdown`); no reply is sent, as Celery. */
   shutdown?(message: string): MaybePromise<void>;
   /** Send a heartbeat event now (`heartbeat`, broadcast by event monitors). */
@@ -734,6 +739,18 @@ export class RemoteControl {
     commands.set('disable_events', async () =>
       ok((await h.disableEvents?.()) === false ? 'task events already disabled' : 'task events disabled'),
     );
+    commands.set('rate_limit', async (args) => {
+      const name = args['task_name'];
+      const rate = args['rate_limit'];
+      if (typeof name !== 'string' || h.rateLimit === undefined) return { error: 'unknown task' };
+      const value = typeof rate === 'string' || rate === null ? rate : typeof rate === 'number' ? String(rate) : null;
+      try {
+        await h.rateLimit(name, value);
+      } catch (error) {
+        return { error: error instanceof Error ? error.message : String(error) };
+      }
+      return ok(value === null || value === '' || value === '0' ? 'rate limit disabled successfully' : 'new rate limit set successfully');
+    });
     commands.set('shutdown', async (args) => {
       const message = typeof args['msg'] === 'string' ? args['msg'] : 'Got shutdown from remote';
       this.#logger.warn(message, { hostname: this.hostname });

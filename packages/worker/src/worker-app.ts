@@ -45,6 +45,10 @@ export interface WorkerConfig {
   readonly broker_transport_options?: object;
   /** The node name when none is given (`-n`). */
   readonly worker_hostname?: string | null;
+  /** The rate limit of tasks that set none (`"10/s"`, `"100/m"`, `"1000/h"`); default none. */
+  readonly task_default_rate_limit?: string | null;
+  /** Ignore every rate limit. */
+  readonly worker_disable_rate_limits?: boolean;
 }
 
 /** A broker that can put unacked messages back by delivery tag (`RedisBroker` can). */

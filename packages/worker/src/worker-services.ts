@@ -77,6 +77,7 @@ export async function startWorkerServices(worker: Worker, app: WorkerApp, option
       scheduled: () => worker.scheduled(),
       stats: () => worker.stats(),
       registered: () => app.tasks.names(),
+      rateLimit: (name, rate) => worker.setRateLimit(name, rate),
       activeQueues: () => worker.queues.map((name) => ({ name, exchange: { name: '', type: 'direct' }, routing_key: name })),
       shutdown: () => {
         void worker.stop();

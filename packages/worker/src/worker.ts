@@ -61,6 +61,7 @@ import { encodeSignature, isSignatureDict, safeRouter, type SignatureSendContext
 import { brokerDeadLetterSink, DEAD_LETTER_QUEUE, encodeRaw, type DeadLetterSink } from './dead-letter.ts';
 import { TaskRetry } from './task-context.ts';
 import { AsyncPool, ChildPool, defaultChildEntry, type PoolRun, type RunOutcome, type TaskPoolRunner } from './task-pool.ts';
+import { parseRateLimit, RateLimiter } from './rate-limit.ts';
 import { buildTaskRequest } from './task-request.ts';
 import { formatTraceback } from './traceback.ts';
 import { exceptionRepr } from './remote-control.ts';
@@ -185,7 +186,8 @@ export interface WorkerStats {
   readonly rusage: { readonly utime: number; readonly stime: number; readonly maxrss: number };
 }
 
-type JobState = 'held' | 'queued' | 'running' | 'done';
+/** `held`: waiting for its ETA; `limited`: waiting for a rate-limit token; `queued`: for a slot. */
+type JobState = 'held' | 'limited' | 'queued' | 'running' | 'done';
 
 /** How a running job ended, from the worker's point of view. */
 type Final =
@@ -214,7 +216,7 @@ interface Job {
   finish: ((final: Final) => void) | undefined;
   /** Its outcome is being stored and acked: a cold shutdown lets that finish. */
   completing: boolean;
-  /** Held for its ETA with the consumer's prefetch raised by one for it. */
+  /** Held (for its ETA or a rate-limit token) with the consumer's prefetch raised by one for it. */
   prefetchRaised: boolean;
 }
 
@@ -292,6 +294,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #pools = new Map<TaskPool, TaskPoolRunner>();
   readonly #jobs = new Set<Job>();
   readonly #ready: Job[] = [];
+  /** Per-task token buckets (Celery's `rate_limit`); held jobs wait here, off-slot. */
+  readonly #limiter = new RateLimiter<Job>({
+    onError: (error) => this.#logger.error('releasing a rate-limited task failed', { error: String(error) }),
+  });
+  /** Parsed `rateLimit` per task name (`null`: none); filled at start and on demand. */
+  readonly #rateLimits = new Map<string, number | null>();
   readonly #running = new Set<Job>();
   readonly #revoked = new Map<string, number>();
   readonly #total = new Map<string, number>();
@@ -368,6 +376,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#consumer !== undefined || this.#stopping !== undefined) {
       throw new CeleriacError(ErrorCode.INVALID_CONFIG, `Worker ${this.hostname} was started already`);
     }
+    // A bad rateLimit is a configuration error: refuse to start rather than run unlimited.
+    for (const name of this.#app.tasks.names()) this.#rateLimitOf(name);
     this.#startedAt = Date.now();
     this.#consumer = this.#app.broker.consume({ queues: this.queues, prefetch: this.prefetch });
     this.#accepting = true;
@@ -455,7 +465,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const job of [...this.#jobs]) {
       if (!wanted.has(job.id)) continue;
       found.push(job.id);
-      if (job.state === 'held' || job.state === 'queued') {
+      if (job.state === 'held' || job.state === 'limited' || job.state === 'queued') {
         this.#track(this.#revokeJob(job, 'revoked'));
       } else if (job.state === 'running' && options.terminate === true) {
         const reason = new TaskRevokedError('terminated');
@@ -495,7 +505,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** @returns the requests received and waiting for a slot, as Celery's `inspect reserved` reports them */
   reserved(): ActiveRequest[] {
-    return this.#ready.filter((job) => job.state === 'queued').map((job) => this.#describe(job));
+    // Celery counts rate-limited requests as reserved too.
+    return [...this.#jobs].filter((job) => job.state === 'queued' || job.state === 'limited').map((job) => this.#describe(job));
   }
 
   /** @returns Celery's `inspect stats` for this worker */
@@ -520,7 +531,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queues: [...this.queues],
       active: this.#running.size,
       scheduled: held,
-      reserved: this.#ready.length,
+      reserved: this.#ready.length + this.#limiter.held(),
       rusage: { utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS },
     };
   }
@@ -685,9 +696,65 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #enqueue(job: Job): void {
     this.#lowerPrefetch(job);
+    const limit = this.#rateLimitOf(job.name);
+    if (limit !== null && this.#limiter.submit(job.name, limit, job, (released) => this.#released(released)) === 'held') {
+      // Celery's `_limit_task`: held in the bucket, off-slot, so other tasks keep running;
+      // and, unlike Celery, it does not take a prefetch slot either (as a held ETA message).
+      job.state = 'limited';
+      this.#raisePrefetch(job);
+      return;
+    }
     job.state = 'queued';
     this.#ready.push(job);
     this.#pump();
+  }
+
+  /** A rate-limited job got its token. */
+  #released(job: Job): void {
+    if (job.state !== 'limited') return;
+    this.#lowerPrefetch(job);
+    job.state = 'queued';
+    this.#ready.push(job);
+    this.#pump();
+  }
+
+  /**
+   * The task's rate limit in tokens per second: its `rateLimit` option, else
+   * `task_default_rate_limit`; `null` with `worker_disable_rate_limits` or none set.
+   *
+   * @throws CeleriacError `INVALID_CONFIG` for a rate that does not parse
+   */
+  #rateLimitOf(name: string): number | null {
+    const known = this.#rateLimits.get(name);
+    if (known !== undefined) return known;
+    const conf = this.#app.conf;
+    let limit: number | null = null;
+    if (conf.worker_disable_rate_limits !== true) {
+      const raw = this.#app.tasks.get(name)?.options.rateLimit ?? conf.task_default_rate_limit ?? null;
+      try {
+        limit = parseRateLimit(raw);
+      } catch (error) {
+        throw new CeleriacError(ErrorCode.INVALID_CONFIG, `Task ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }
+    this.#rateLimits.set(name, limit);
+    return limit;
+  }
+
+  /**
+   * Changes a task's rate limit on this worker (Celery's `rate_limit` control command): a new
+   * bucket; requests already waiting keep their order; `null` / `0` / `''` lifts the limit.
+   *
+   * @param name - a registered task name
+   * @param rate - `"10/s"`, `"100/m"`, `"1000/h"`, a number per second, or nothing
+   * @throws CeleriacError `INVALID_CONFIG` for an unknown task or a rate that does not parse
+   */
+  setRateLimit(name: string, rate: string | number | null): void {
+    if (!this.#app.tasks.has(name)) throw new CeleriacError(ErrorCode.INVALID_CONFIG, `Cannot rate-limit ${name}: no such task is registered on this worker`);
+    const limit = parseRateLimit(rate);
+    this.#rateLimits.set(name, limit);
+    this.#limiter.setLimit(name, limit);
+    this.#logger.info(limit === null ? 'rate limit disabled' : 'new rate limit', { name, rate });
   }
 
   #pump(): void {
@@ -1227,6 +1294,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#lowerPrefetch(job);
     const queued = this.#ready.indexOf(job);
     if (queued !== -1) this.#ready.splice(queued, 1);
+    if (job.state === 'limited') this.#limiter.remove((held) => held === job);
     job.state = 'done';
     this.#jobs.delete(job);
     this.#logger.info(reason === 'expired' ? 'task expired' : 'task revoked', { id: job.id, name: job.name });
@@ -1341,7 +1409,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     await this.#loop;
     // Prefetched and held (ETA) messages go back now.
-    const waiting = [...this.#jobs].filter((job) => job.state === 'held' || job.state === 'queued');
+    this.#limiter.drain();
+    const waiting = [...this.#jobs].filter((job) => job.state === 'held' || job.state === 'limited' || job.state === 'queued');
     for (const job of waiting) {
       clearTimeout(job.timer);
       job.timer = undefined;
