@@ -49,6 +49,7 @@ import {
   type DecodeLimits,
   type ExceptionInfo,
   type KombuEnvelope,
+  type EncodedTaskMessage,
   type Logger,
   type ResultMeta,
   type SignatureDict,
@@ -1132,7 +1133,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       await backend.setChordSize(groupId, size);
     }
-    for (const message of plan.messages) await this.#app.broker.publish(encodeSignature(message, [], ctx));
+    // Encode all first (an encode error sends nothing), then one pipelined publish.
+    const encoded = plan.messages.map((message) => encodeSignature(message, [], ctx));
+    if (encoded.length === 1) await this.#app.broker.publish(encoded[0] as EncodedTaskMessage);
+    else if (encoded.length > 1) await this.#app.broker.publishMany(encoded);
     return plan.result;
   }
 
