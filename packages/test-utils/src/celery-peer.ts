@@ -1,11 +1,16 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { trackChild, signalGroup } from './child-processes.ts';
 import { fromPythonJson, toPythonJson, type PythonValue } from './python-json.ts';
 import { redisUrl } from './redis-url.ts';
 
-/** The folder with tasks.py, publish.py and get_result.py (the cwd of every Python peer). */
-export const PYTHON_DIR: string = join(import.meta.dirname, '..', 'python');
+/**
+ * The folder with tasks.py, publish.py and get_result.py (the cwd of every Python peer).
+ * Found through the package's own name, so it is right also when this module is bundled
+ * into an app (the demo).
+ */
+export const PYTHON_DIR: string = join(dirname(createRequire(import.meta.url).resolve('@celeriac/test-utils/package.json')), 'python');
 
 /** What to install when the Python peer is missing. */
 export const INSTALL_HINT =
