@@ -229,6 +229,25 @@ export async function publishWithPython(
 }
 
 /**
+ * Runs a Python script of a test's own (anything beside the test that imports `tasks` from
+ * python/) with a real Celery 5.2 client: `input` as JSON on stdin, the last stdout line
+ * parsed as JSON.
+ *
+ * @param script - the script's absolute path
+ * @param input - written to stdin as JSON
+ * @param options - the client's Celery configuration
+ * @param timeoutMs - how long it may run
+ * @returns the parsed last line of stdout
+ * @throws when the script fails (the error carries its stderr)
+ */
+export async function runPythonScript<T = unknown>(script: string, input: unknown, options: CeleryPeerOptions = {}, timeoutMs = 30_000): Promise<T> {
+  const env = celeryEnv(options);
+  env['PYTHONPATH'] = [PYTHON_DIR, env['PYTHONPATH']].filter(Boolean).join(':');
+  const out = await runPython([script], env, JSON.stringify(input), timeoutMs);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? 'null') as T;
+}
+
+/**
  * Waits for task results with a real Celery 5.2 client
  * (`AsyncResult(id).get(timeout, propagate=False)`, python/get_result.py).
  *

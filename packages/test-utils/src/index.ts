@@ -5,6 +5,7 @@ export {
   celeryPython,
   getResultsWithPython,
   publishWithPython,
+  runPythonScript,
   PYTHON_DIR,
   type CeleryPeerOptions,
   type CelerySerializer,

@@ -4,18 +4,15 @@
  * Celeriac worker; (b) a chain crossing languages twice (TS → Python → TS). Also the ETA
  * prefetch: held ETA messages do not stop the worker fetching.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createApp, type App } from '@celeriac/client';
 import { encodeTaskMessage } from '@celeriac/protocol';
 import {
   assertCeleryAvailable,
-  celeryEnv,
-  celeryPython,
   celeryResultKey,
   createTestRedis,
   getResultsWithPython,
-  PYTHON_DIR,
+  runPythonScript,
   startCeleryWorker,
   waitUntil,
   type CeleryPeerOptions,
@@ -32,24 +29,7 @@ interface Step {
 
 /** Runs send_chain.py: a real `celery.chain(...).apply_async()`; resolves with the ids, first step first. */
 function sendChainWithPython(steps: Step[], peer: CeleryPeerOptions): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const env = celeryEnv(peer);
-    const child = spawn(celeryPython(), [join(import.meta.dirname, 'send_chain.py')], {
-      cwd: PYTHON_DIR,
-      env: { ...env, PYTHONPATH: [PYTHON_DIR, env['PYTHONPATH']].filter(Boolean).join(':') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`send_chain.py exited ${String(code)}: ${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '[]') as string[]);
-    });
-    child.stdin.end(JSON.stringify(steps));
-  });
+  return runPythonScript<string[]>(join(import.meta.dirname, 'send_chain.py'), steps, peer);
 }
 
 interface Meta {

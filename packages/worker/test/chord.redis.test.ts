@@ -6,19 +6,16 @@
  * each started from either language; a chain crossing languages twice; a group of 1,000
  * tasks joined; a failing header member.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { chain, chord, createApp, group, type App } from '@celeriac/client';
 import type { SignatureDict } from '@celeriac/protocol';
 import {
   assertCeleryAvailable,
-  celeryEnv,
-  celeryPython,
   celeryResultKey,
   createTestRedis,
   getResultsWithPython,
   monitorRedis,
-  PYTHON_DIR,
+  runPythonScript,
   startCeleryWorker,
   type CeleryPeerOptions,
   type CeleryWorker,
@@ -44,24 +41,7 @@ interface PyResult {
 
 /** Applies a canvas with a real Celery 5.2 client. */
 function sendCanvasWithPython(spec: Spec, peer: CeleryPeerOptions): Promise<PyResult> {
-  return new Promise((resolve, reject) => {
-    const env = celeryEnv(peer);
-    const child = spawn(celeryPython(), [join(import.meta.dirname, 'send_canvas.py')], {
-      cwd: PYTHON_DIR,
-      env: { ...env, PYTHONPATH: [PYTHON_DIR, env['PYTHONPATH']].filter(Boolean).join(':') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`send_canvas.py exited ${String(code)}: ${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? 'null') as PyResult);
-    });
-    child.stdin.end(JSON.stringify(spec));
-  });
+  return runPythonScript<PyResult>(join(import.meta.dirname, 'send_canvas.py'), spec, peer);
 }
 
 interface Meta {
