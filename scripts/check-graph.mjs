@@ -18,10 +18,12 @@ const ALLOWED = {
   '@celeriac/broker-redis': ['@celeriac/protocol', '@celeriac/redis-connection'],
   '@celeriac/backend-redis': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection'],
   '@celeriac/client': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection', '@celeriac/broker-redis', '@celeriac/backend-redis'],
-  '@celeriac/worker': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection', '@celeriac/broker-redis', '@celeriac/backend-redis', '@celeriac/client'],
+  '@celeriac/beat': ['@celeriac/protocol', '@celeriac/redis-connection', '@celeriac/client'],
+  '@celeriac/worker': ['@celeriac/protocol', '@celeriac/promise', '@celeriac/redis-connection', '@celeriac/broker-redis', '@celeriac/backend-redis', '@celeriac/client', '@celeriac/beat'],
   '@celeriac/test-utils': [],
   '@celeriac/demo': null, // the demo may use anything
   '@celeriac/interop': null, // the interop tasks app (private) may use anything
+  '@celeriac/bench': null, // the benchmarks (private) compare Celeriac with its peers
 };
 
 const problems = [];

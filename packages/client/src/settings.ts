@@ -47,9 +47,9 @@ export interface CeleryConfig {
   readonly include: readonly string[];
   /** The app time zone (Celery: None, which means UTC). Default `"UTC"`. */
   readonly timezone: string;
-  /** Celery's `beat_max_loop_interval` (accepted; no effect in Celeriac). */
+  /** Celery's `beat_max_loop_interval`: the longest sleep of `@celeriac/beat` between checks (seconds). */
   readonly beat_max_loop_interval: number;
-  /** Celery's `beat_schedule` (accepted; no effect in Celeriac). */
+  /** Celery's `beat_schedule`: the periodic tasks `@celeriac/beat` sends (`celeriac beat -A`). */
   readonly beat_schedule: Readonly<Record<string, unknown>>;
   /** Celery's `beat_scheduler` (accepted; no effect in Celeriac). */
   readonly beat_scheduler: string;

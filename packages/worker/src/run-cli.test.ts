@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createJsonLogger, parseLogLevel } from './json-logger.ts';
@@ -23,7 +26,7 @@ describe('runCli', () => {
     expect(io.out()).toContain('Usage: celeriac <command>');
     io = capture();
     expect(await runCli([], io)).toBe(ExitCode.USAGE);
-    for (const command of ['worker', 'call', 'purge', 'result', 'inspect']) {
+    for (const command of ['worker', 'beat', 'call', 'purge', 'result', 'inspect']) {
       io = capture();
       expect(await runCli([command, '--help'], io)).toBe(ExitCode.OK);
       expect(io.out()).toContain(`Usage: celeriac ${command}`);
@@ -33,6 +36,12 @@ describe('runCli', () => {
       ['worker'],
       ['worker', '-A', 'x.js', '--concurrency', '0'],
       ['worker', '-A', 'x.js', '--loglevel', 'loud'],
+      ['beat'],
+      ['beat', '-A', 'x.js', '--loglevel', 'loud'],
+      ['beat', '-A', 'x.js', '--max-interval', '0'],
+      ['beat', '-A', 'x.js', '--max-interval', 'soon'],
+      ['beat', 'extra', '-A', 'x.js'],
+      ['beat', '-A', 'x.js', '--queues', 'q'],
       ['call'],
       ['call', 'tasks.add', '--args', '{"not": "an array"}', '--broker', 'redis://127.0.0.1:1'],
       ['call', 'tasks.add', '--kwargs', '[1]', '--broker', 'redis://127.0.0.1:1'],
@@ -46,6 +55,24 @@ describe('runCli', () => {
       io = capture();
       expect(await runCli(args, io), args.join(' ')).toBe(ExitCode.USAGE);
       expect(io.err()).toMatch(/^celeriac/);
+    }
+  });
+
+  it('beat: refuses an app that cannot send, and a bad beat_schedule, before touching Redis (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-beat-cli-'));
+    try {
+      // Apps as loadApp sees them (conf, tasks, broker), without importing any package.
+      const base = "conf: { broker_url: 'redis://127.0.0.1:1/0', beat_schedule: { e: { task: 't', schedule: -1 } } }, tasks: { get() {} }, broker: {}, close: async () => {}";
+      writeFileSync(join(dir, 'no-send.mjs'), `export default { ${base} };\n`);
+      writeFileSync(join(dir, 'bad-schedule.mjs'), `export default { ${base}, sendTask() { throw new Error('no'); } };\n`);
+      let io = capture();
+      expect(await runCli(['beat', '-A', join(dir, 'no-send.mjs')], io)).toBe(ExitCode.FAILED);
+      expect(io.err()).toMatch(/^celeriac beat: Expected the app of .* to have sendTask/);
+      io = capture();
+      expect(await runCli(['beat', '-A', join(dir, 'bad-schedule.mjs')], io)).toBe(ExitCode.FAILED);
+      expect(io.err()).toMatch(/^celeriac beat: beat_schedule\["e"\]: schedule must be a number of seconds > 0, got -1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * The `celeriac` command line: `worker`, `call`, `purge`, `result`, `inspect`. Parsed with
+ * The `celeriac` command line: `worker`, `beat`, `call`, `purge`, `result`, `inspect`. Parsed with
  * `node:util` `parseArgs`; the bin (`cli.ts`) only calls {@link runCli} and exits with its code.
  *
  * Exit codes: 0 ok, 1 task failed or error, 2 usage error, 3 timeout.
@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createRedisBackend } from '@celeriac/backend-redis';
+import { createBeat, type BeatApp } from '@celeriac/beat';
 import { createRedisBroker } from '@celeriac/broker-redis';
 import {
   AcceptContent,
@@ -63,6 +64,7 @@ const MAIN_HELP = `Usage: celeriac <command> [options]
 
 Commands:
   worker    run a worker for an app's tasks
+  beat      send an app's periodic tasks (beat_schedule) when they are due
   call      send a task (and optionally wait for its result)
   purge     delete every message of queues
   result    show (or wait for) a task's result
@@ -93,6 +95,18 @@ Celery's remote control (celery inspect / control answer it) and events.
       --prefetch-multiplier <n>    prefetch = concurrency x n (default 4)
       --shutdown-timeout <s>       seconds a warm shutdown waits for running tasks (default 30)
   -E, --events                     send task events (default worker_send_task_events)
+  -h, --help
+`,
+  beat: `Usage: celeriac beat -A <module> [options]
+
+Sends the app's periodic tasks (beat_schedule) when they are due, until SIGTERM / SIGINT.
+Run it more than once for failover: one beat leads (a lock in the broker's Redis), the
+others stand by and take over when it stops or dies; each tick is sent once.
+
+  -A, --app <module>        module exporting the app (required)
+  -l, --loglevel <level>    debug | info | warning | error (default info)
+      --max-interval <s>    longest sleep between two looks at the schedule
+                            (default beat_max_loop_interval, else 300)
   -h, --help
 `,
   call: `Usage: celeriac call <task> [options]
@@ -316,6 +330,50 @@ async function commandWorker(args: string[], io: CliIo): Promise<number> {
   return ExitCode.OK;
 }
 
+async function commandBeat(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    app: { type: 'string', short: 'A' },
+    loglevel: { type: 'string', short: 'l' },
+    'max-interval': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) {
+    io.stdout.write(HELP['beat'] ?? '');
+    return ExitCode.OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`celeriac beat takes no arguments, got ${positionals.join(' ')}`);
+  if (values.app === undefined) throw new UsageError('celeriac beat needs the app: -A <module>');
+  const level = parseLogLevel(values.loglevel ?? 'info');
+  if (level === undefined) throw new UsageError(`--loglevel must be debug, info, warning or error, got ${JSON.stringify(values.loglevel)}`);
+  const maxInterval = seconds(values['max-interval'], '--max-interval');
+  if (maxInterval === 0) throw new UsageError(`--max-interval must be a number of seconds > 0, got ${JSON.stringify(values['max-interval'])}`);
+  const { app } = await loadApp(values.app, io.cwd ?? process.cwd());
+  // loadApp checks for a worker's app; the beat sends, so it needs `sendTask` as well.
+  if (typeof (app as unknown as Partial<BeatApp>).sendTask !== 'function') {
+    throw new CeleriacError(ErrorCode.INVALID_CONFIG, `Expected the app of ${JSON.stringify(values.app)} to have sendTask (an app from createApp() of @celeriac/client)`);
+  }
+  const logger: Logger = createJsonLogger({ level, stream: io.stderr });
+  let beat: ReturnType<typeof createBeat>;
+  try {
+    beat = createBeat(app as unknown as BeatApp, {
+      logger,
+      handleSignals: true,
+      ...(maxInterval === undefined ? {} : { maxIntervalMs: maxInterval * 1000 }),
+    });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  await beat.start();
+  await beat.done;
+  try {
+    await app.close();
+  } catch (error) {
+    logger.warn('app did not close cleanly', { error: String(error) });
+  }
+  return ExitCode.OK;
+}
+
 async function commandCall(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {
     ...CONNECT_OPTIONS,
@@ -498,6 +556,7 @@ function version(): string {
 
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   worker: commandWorker,
+  beat: commandBeat,
   call: commandCall,
   purge: commandPurge,
   result: commandResult,
