@@ -72,6 +72,13 @@ export interface ConsumerContext {
 /** Poll interval while tracking is unavailable (server without it, wake-up connection down). */
 const DEGRADED_POLL_MS = 250;
 
+/**
+ * The most messages one fetch takes. Large enough that a busy worker spends one round trip
+ * per batch instead of per message; small enough that a fetch stays a short script (Redis
+ * runs nothing else meanwhile) and its reply a few hundred KB at most.
+ */
+const MAX_FETCH_BATCH = 64;
+
 function backoff(failures: number): number {
   return Math.min(50 * 2 ** Math.min(failures - 1, 6), 2000);
 }
@@ -113,6 +120,11 @@ interface UnansweredFetch {
 export class RedisConsumer implements Consumer, DeliveryOwner {
   readonly #ctx: ConsumerContext;
   #prefetch: number;
+  /**
+   * How many slots must be free before a fetch: a quarter of the prefetch the consumer was
+   * made with (not of the raised one: slots raised for held messages never free up).
+   */
+  readonly #refill: number;
   readonly #noAck: boolean;
   readonly #queues: string[];
   readonly #redis: Redis;
@@ -150,6 +162,7 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
     this.#ctx = ctx;
     this.#queues = [...new Set(queues)];
     this.#prefetch = prefetch;
+    this.#refill = Math.max(1, Math.floor(prefetch / 4));
     this.#noAck = noAck;
     this.#fetchKeys = ctx.keys.fetchKeys(this.#queues);
     const { redis, state } = createRedisClient(ctx.config, { role: 'consumer', name: ctx.name, logger: ctx.logger });
@@ -251,8 +264,14 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
     slot?.();
   }
 
+  /**
+   * Waits until a fetch is worth a round trip: a quarter of the configured prefetch window
+   * free (at least one slot). Refilling one slot at a time would cost one round trip per message once
+   * the window is full, which is a busy worker's steady state; the deliveries still held keep
+   * the worker busy meanwhile.
+   */
   async #waitForCapacity(): Promise<void> {
-    while (!this.#closing && this.#prefetch > 0 && this.#inFlight() >= this.#prefetch) {
+    while (!this.#closing && this.#prefetch > 0 && this.#inFlight() > this.#prefetch - this.#refill) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           this.#abort.signal.removeEventListener('abort', done);
@@ -348,7 +367,7 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
       reply = await this.#command(
         this.#scripts.fetch(
           [keys.unackedIndex, keys.unacked, keys.invalidUnackedIndex, keys.invalidUnacked, ...listKeys],
-          [score, randomUUID(), this.#noAck ? '1' : '0', ...queues],
+          [score, randomUUID(), this.#noAck ? '1' : '0', ...queues, String(this.#batchSize())],
         ),
         'fetch',
       );
@@ -364,30 +383,44 @@ export class RedisConsumer implements Consumer, DeliveryOwner {
       this.#reportBadKeys(reply.slice(1).map((i) => listKeys[Number(i) - 1] ?? ''));
       return false;
     }
-    const [, element, tagBytes, redelivered, kind] = reply as [unknown, unknown, unknown, unknown, unknown];
-    const queue = queues[index - 1];
-    const listKey = listKeys[index - 1];
-    if (!Buffer.isBuffer(element) || queue === undefined || listKey === undefined) {
-      throw new Error(`fetch script returned an unexpected reply for list #${index}`);
+    if (reply.length % 5 !== 0) throw new Error(`fetch script returned ${reply.length} values, expected groups of 5`);
+    for (let at = 0; at < reply.length; at += 5) {
+      const [listIndex, element, tagBytes, redelivered, kind] = reply.slice(at, at + 5) as [unknown, unknown, unknown, unknown, unknown];
+      const queue = queues[Number(listIndex) - 1];
+      const listKey = listKeys[Number(listIndex) - 1];
+      if (!Buffer.isBuffer(element) || queue === undefined || listKey === undefined) {
+        throw new Error(`fetch script returned an unexpected reply for list #${String(listIndex)}`);
+      }
+      const unackedTag = Buffer.isBuffer(tagBytes) ? tagBytes.toString('utf8') : '';
+      const delivery = new RedisDelivery(
+        {
+          queue,
+          listKey,
+          raw: element,
+          deliveryTag: Number(kind) === 1 ? unackedTag : '',
+          unackedTag,
+          recordSet: Number(kind) === 0 ? 'invalid' : 'kombu',
+          score,
+          redelivered: Number(redelivered) === 1,
+        },
+        this,
+      );
+      if (!this.#noAck) this.#unsettled.add(delivery);
+      this.#hand(delivery);
+      // As the script did: the queue that delivered goes behind the others, per message.
+      this.#rotate(queue);
     }
-    const unackedTag = Buffer.isBuffer(tagBytes) ? tagBytes.toString('utf8') : '';
-    const delivery = new RedisDelivery(
-      {
-        queue,
-        listKey,
-        raw: element,
-        deliveryTag: Number(kind) === 1 ? unackedTag : '',
-        unackedTag,
-        recordSet: Number(kind) === 0 ? 'invalid' : 'kombu',
-        score,
-        redelivered: Number(redelivered) === 1,
-      },
-      this,
-    );
-    this.#rotate(queue);
-    if (!this.#noAck) this.#unsettled.add(delivery);
-    this.#hand(delivery);
     return true;
+  }
+
+  /**
+   * How many messages one fetch may take: the free prefetch slots (kombu's `can_consume`
+   * asks one at a time; a batch fills them in one round trip), at most
+   * {@link MAX_FETCH_BATCH}; with no prefetch limit, that maximum.
+   */
+  #batchSize(): number {
+    if (this.#prefetch <= 0) return MAX_FETCH_BATCH;
+    return Math.max(1, Math.min(MAX_FETCH_BATCH, this.#prefetch - this.#inFlight()));
   }
 
   /**

@@ -29,15 +29,25 @@ import type { Redis } from 'ioredis';
  *   nothing); an element whose tag is already recorded under `celeriac-duplicate:<uuid>` in
  *   KEYS[1]/KEYS[2] (two copies of one message in flight: each keeps its own record)
  * - ARGV[3] `'1'`: no-ack consumer, plain RPOP without a record
- * - ARGV[4..] for each list (KEYS[5..]) its logical queue: the routing key recorded when the
- *   element has no `properties.delivery_info.routing_key`
+ * - ARGV[4..3+n] for each list (KEYS[5..]) its logical queue: the routing key recorded when
+ *   the element has no `properties.delivery_info.routing_key`
+ * - ARGV[4+n] (optional) how many elements to take at most, default 1: the lists are emptied
+ *   in order (priority first) until that many are taken, so one round trip can fill the
+ *   consumer's free prefetch slots instead of one message per round trip
  *
  * Output:
- * - a hit: `{i, element, tag, redelivered, kind}`: `i` the 1-based index of the list among
+ * - hits: `{i, element, tag, redelivered, kind}` for each element taken, one after the
+ *   other (5 entries each): `i` the 1-based index of the list among
  *   KEYS[5..], `element` the raw bytes, `tag` the hash field of the record (`''` when no-ack),
  *   `redelivered` 1 when `headers.redelivered` or `delivery_info.redelivered` is true,
  *   `kind` 1 when `tag` is the element's own delivery_tag, 2 a duplicate (`celeriac-duplicate:`,
- *   in unacked), 0 a malformed element (`celeriac-invalid:`, in Celeriac's keys)
+ *   in unacked), 0 a malformed element (`celeriac-invalid:`, in Celeriac's keys); in those
+ *   generated tags the uuid's last two hex digits are the element's number in the batch
+ *   (`01`, `02`, …), so each is unique and still a uuid
+ *
+ * Across queues a batch takes what one-message fetches would: the first non-empty list in
+ * key order (a queue's priority buckets are adjacent, highest first), then that queue's
+ * lists move behind the others (kombu's round-robin `rotate`), and so on.
  * - nothing to pop: `{0, bad...}`, `bad` the indexes of lists holding a non-list value (skipped)
  * - a WRONGTYPE error, before anything is popped, when an index is not a zset or a record
  *   hash not a hash
@@ -75,14 +85,54 @@ if not noack then
   end
 end
 local bad = {}
+local max = tonumber(ARGV[#KEYS]) or 1
+-- The lists grouped by logical queue (ARGV[i - 1]), in key order.
+local groups = {}
+local lastq = nil
 for i = 5, #KEYS do
-  local popped
-  if noack then popped = redis.pcall('RPOP', KEYS[i]) else popped = redis.pcall('LINDEX', KEYS[i], -1) end
-  if type(popped) == 'table' and popped.err then
-    bad[#bad + 1] = i - 4
-  elseif popped then
-    local element = popped
-    if noack then return {i - 4, element, '', 0, 1} end
+  if ARGV[i - 1] ~= lastq or #groups == 0 then
+    groups[#groups + 1] = {}
+    lastq = ARGV[i - 1]
+  end
+  local g = groups[#groups]
+  g[#g + 1] = i
+end
+local broken = {}
+-- The next element as a one-message fetch would take it; its queue then rotates to the end.
+local function next_element()
+  for gi = 1, #groups do
+    local g = groups[gi]
+    for _, i in ipairs(g) do
+      if not broken[i] then
+        local popped
+        if noack then popped = redis.pcall('RPOP', KEYS[i]) else popped = redis.pcall('LINDEX', KEYS[i], -1) end
+        if type(popped) == 'table' and popped.err then
+          broken[i] = true
+          bad[#bad + 1] = i - 4
+        elseif popped then
+          table.remove(groups, gi)
+          groups[#groups + 1] = g
+          return i, popped
+        end
+      end
+    end
+  end
+  return nil, nil
+end
+local hits = {}
+local taken = 0
+while taken < max do
+  local i, element = next_element()
+  if not i then break end
+  taken = taken + 1
+  local uuid = string.sub(ARGV[2], 1, 34) .. string.format('%02x', taken % 256)
+  if noack then
+    hits[#hits + 1] = i - 4
+    hits[#hits + 1] = element
+    hits[#hits + 1] = ''
+    hits[#hits + 1] = 0
+    hits[#hits + 1] = 1
+  else
     local ok, env = pcall(cjson.decode, element)
     local isdoc = ok and type(env) == 'table'
     local tag = nil
@@ -108,12 +158,12 @@ for i = 5, #KEYS do
     local index = KEYS[1]
     local hash = KEYS[2]
     if tag == nil then
-      tag = 'celeriac-invalid:' .. ARGV[2]
+      tag = 'celeriac-invalid:' .. uuid
       kind = 0
       index = KEYS[3]
       hash = KEYS[4]
     elseif redis.call('HEXISTS', KEYS[2], tag) == 1 then
-      tag = 'celeriac-duplicate:' .. ARGV[2]
+      tag = 'celeriac-duplicate:' .. uuid
       kind = 2
     end
     local head
@@ -122,9 +172,14 @@ for i = 5, #KEYS do
     redis.call('ZADD', index, ARGV[1], tag)
     redis.call('HSET', hash, tag, record)
     redis.call('RPOP', KEYS[i])
-    return {i - 4, element, tag, redelivered, kind}
+    hits[#hits + 1] = i - 4
+    hits[#hits + 1] = element
+    hits[#hits + 1] = tag
+    hits[#hits + 1] = redelivered
+    hits[#hits + 1] = kind
   end
 end
+if taken > 0 then return hits end
 for i = 5, #KEYS do redis.pcall('LLEN', KEYS[i]) end
 local out = {0}
 for _, b in ipairs(bad) do out[#out + 1] = b end

@@ -82,7 +82,8 @@ interface ChordMember {
   readonly groupId: string | null;
   readonly groupIndex: number | null;
   readonly body: SignatureDict | null;
-  readonly ctx: SignatureSendContext;
+  /** How to send the body (built only when a chord completes). */
+  readonly ctx: () => SignatureSendContext;
 }
 
 /** Options of {@link Worker}. */
@@ -295,6 +296,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #pools = new Map<TaskPool, TaskPoolRunner>();
   readonly #jobs = new Set<Job>();
   readonly #ready: Job[] = [];
+  /** `gen<pid>@<host>`, the origin of messages this worker sends (os.hostname() is a syscall). */
+  readonly #origin = `gen${process.pid}@${osHostname()}`;
   /** Per-task token buckets (Celery's `rate_limit`); held jobs wait here, off-slot. */
   readonly #limiter = new RateLimiter<Job>({
     onError: (error) => this.#logger.error('releasing a rate-limited task failed', { error: String(error) }),
@@ -629,7 +632,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     };
     this.#jobs.add(job);
     this.#logger.info('task received', { id: job.id, name: job.name, eta: h.eta, redelivered: job.request.redelivered });
-    this.#emit('task-received', {
+    // Event payloads (a repr of args and results) cost more than running a small task: they
+    // are built only when somebody listens (the events service, a test).
+    if (this.listenerCount('task-received') > 0) this.#emit('task-received', {
       ...this.#eventBase(job),
       type: 'task-received',
       name: job.name,
@@ -902,7 +907,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     job.run = run;
     this.#logger.debug('task started', { id: job.id, name: job.name, pool: job.pool, pid: run.pid });
-    this.#emit('task-started', { ...this.#eventBase(job), type: 'task-started' });
+    if (this.listenerCount('task-started') > 0) this.#emit('task-started', { ...this.#eventBase(job), type: 'task-started' });
     if (job.definition.options.trackStarted ?? this.#app.conf.task_track_started ?? false) {
       await this.#storeMeta(this.#meta(job, TaskState.STARTED, { pid: run.pid, hostname: this.hostname }));
     }
@@ -1022,7 +1027,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.#chordPartReturn(this.#chordMember(job.message), TaskState.SUCCESS, value === undefined ? null : value);
     this.#logger.info('task succeeded', { id: job.id, name: job.name, runtime });
     await this.#settle(job, 'ack');
-    this.#emit('task-succeeded', { ...this.#eventBase(job), type: 'task-succeeded', result: pyRepr(value === undefined ? null : value), runtime });
+    if (this.listenerCount('task-succeeded') > 0) {
+      this.#emit('task-succeeded', { ...this.#eventBase(job), type: 'task-succeeded', result: pyRepr(value === undefined ? null : value), runtime });
+    }
   }
 
   /**
@@ -1079,7 +1086,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           errbacks: m.embed.errbacks,
           chain: m.embed.chain,
           chord: m.embed.chord,
-          origin: `gen${process.pid}@${osHostname()}`,
+          origin: this.#origin,
         },
         { serializer: this.#app.serializers.find(m.contentType) ?? jsonSerializer },
       );
@@ -1110,7 +1117,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {
       parentId: h.id,
       rootId: h.root_id ?? h.id,
-      origin: `gen${process.pid}@${osHostname()}`,
+      origin: this.#origin,
       serializer: (name) => (name === undefined ? undefined : this.#app.serializers.find(name)) ?? parentSerializer,
       queueFor: (task, args, kwargs) =>
         this.#app.tasks.get(task)?.options.queue ?? this.#router(task, args, kwargs, {})?.queue ?? conf.task_default_queue ?? 'celery',
@@ -1189,7 +1196,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (typeof group === 'string' && isSignatureDict(body)) {
         const index = options?.['group_index'];
         await this.#chordPartReturn(
-          { taskId: id, groupId: group, groupIndex: typeof index === 'number' ? index : null, body, ctx: this.#signatureContext(job.message) },
+          { taskId: id, groupId: group, groupIndex: typeof index === 'number' ? index : null, body, ctx: () => this.#signatureContext(job.message) },
           TaskState.FAILURE,
           error,
         );
@@ -1223,7 +1230,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** What a finished task needs to count down its chord, from its message. */
   #chordMember(message: TaskMessage): ChordMember {
     const h = message.headers;
-    return { taskId: h.id, groupId: h.group, groupIndex: h.group_index, body: message.embed.chord, ctx: this.#signatureContext(message) };
+    return { taskId: h.id, groupId: h.group, groupIndex: h.group_index, body: message.embed.chord, ctx: () => this.#signatureContext(message) };
   }
 
   /**
@@ -1263,7 +1270,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         return;
       }
       try {
-        const node = await this.#applySignature(body, [values], member.ctx);
+        const node = await this.#applySignature(body, [values], member.ctx());
         this.#logger.info('chord complete: sent its body', { group: groupId, body: node.id, task: body.task, parts: values.length });
       } catch (error) {
         await this.#chordFailed(body, new ChordError(`Callback error: ${exceptionRepr(error)}`), member);
@@ -1289,7 +1296,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const errbacks = (Array.isArray(body.options['link_error']) ? body.options['link_error'] : []).filter(isSignatureDict);
     const failedId = ids.at(-1);
-    if (failedId !== undefined) await this.#callErrbacks(errbacks, failedId, member.ctx);
+    if (failedId !== undefined) await this.#callErrbacks(errbacks, failedId, member.ctx());
   }
 
   async #revokeJob(job: Job, reason: 'revoked' | 'expired'): Promise<void> {
