@@ -107,6 +107,42 @@ describe('consume: order, rotation, prefetch', () => {
     await consumer.close();
   });
 
+  it('one fetch takes up to the free prefetch slots: 100 messages in 2 round trips, each with its own record', async () => {
+    await using redis = await createTestRedis();
+    await using broker = brokerFor(redis);
+    // Two non-JSON elements first, in the same batch: each gets its own generated tag.
+    await redis.client.lpush(`${redis.prefix}batch`, 'not json 1', 'not json 2');
+    await broker.publishMany(Array.from({ length: 100 }, (_, i) => message('batch', { args: [i] })));
+    // A script call naming the list: EVAL the first time on a connection (ioredis), EVALSHA after.
+    await using monitor = await monitorRedis(redis.url, { filter: (c) => /^eval(sha)?$/i.test(c.args[0] ?? '') && c.args.includes(`${redis.prefix}batch`) });
+    const consumer = broker.consume({ queues: ['batch'], prefetch: 64 });
+    const collected = collect(consumer);
+    await collected.waitFor(64);
+    expect(collected.items.slice(0, 2).map((d) => d.raw.toString())).toEqual(['not json 1', 'not json 2']);
+    const tags = await redis.client.hkeys(broker.keys.unacked);
+    const invalid = await redis.client.hkeys(`${redis.prefix}celeriac.unacked.invalid`);
+    expect(tags).toHaveLength(62);
+    expect(new Set([...tags, ...invalid]).size).toBe(64);
+    expect(invalid).toHaveLength(2);
+    for (const tag of invalid) expect(tag).toMatch(/^celeriac-invalid:[0-9a-f-]{36}$/);
+    await pause(200);
+    // Nothing more until a quarter of the window is free (a round trip per slot otherwise).
+    expect(collected.items).toHaveLength(64);
+    await Promise.all(collected.items.slice(0, 15).map((d) => d.ack()));
+    await pause(200);
+    expect(collected.items).toHaveLength(64);
+    await collected.items[15]?.ack();
+    await collected.waitFor(80);
+    await waitUntil(() => monitor.commands().length >= 2, { timeoutMs: 2_000 });
+    await pause(100);
+    expect(monitor.commands().map((c) => c.args[0]?.toLowerCase())).toEqual(['eval', 'evalsha']);
+    await Promise.all(collected.items.map((d) => d.ack()));
+    await collected.waitFor(102);
+    await Promise.all(collected.items.slice(80).map((d) => d.ack()));
+    expect(await redis.client.hlen(broker.keys.unacked)).toBe(0);
+    await consumer.close();
+  });
+
   it('never has more than prefetch deliveries unacked', async () => {
     await using redis = await createTestRedis();
     await using broker = brokerFor(redis);
