@@ -874,12 +874,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       job.startedAt = Date.now();
       this.#total.set(job.name, (this.#total.get(job.name) ?? 0) + 1);
-      if (!job.acksLate) await this.#settle(job, 'ack');
-      if (this.#revoked.has(job.id)) {
-        // Revoked while it was being acked: it never starts.
-        await this.#revokeJob(job, 'revoked');
-        return;
-      }
+      // Early ack, as Celery's (when the pool accepts the task), but not waited for: the task
+      // starts at once instead of a round trip later. Either way a crash after the ack loses
+      // the message and one before it redelivers it; a failed ack is logged and the
+      // visibility timeout restores the message.
+      if (!job.acksLate) this.#track(this.#settle(job, 'ack'));
       const final = await this.#invoke(job);
       job.completing = final.kind !== 'cancelled';
       await this.#complete(job, final);

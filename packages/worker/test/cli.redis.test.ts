@@ -134,7 +134,9 @@ describe('celeriac worker: signals', () => {
       redis.track(celeryResultKey(id));
       return id;
     };
-    const running = await call(['--args', JSON.stringify([counter, 1])]);
+    // Long enough that the two `celeriac call` processes below are sent while it runs, also on
+    // a loaded machine (the warm shutdown waits for it).
+    const running = await call(['--args', JSON.stringify([counter, 4])]);
     await waitUntil(async () => (await redis.client.get(counter)) === '1', { message: 'first task never started' });
     const queued = await call(['--args', JSON.stringify([counter, 0])]);
     const held = await call(['--args', JSON.stringify([counter, 0]), '--countdown', '60']);
