@@ -1,0 +1,3 @@
+import { defineCeleriacProject } from '../../tooling/vitest/project.ts';
+
+export default defineCeleriacProject(import.meta.dirname);
