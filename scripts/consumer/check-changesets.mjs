@@ -32,9 +32,18 @@ const tryGit = (...args) => {
 };
 const lines = (text) => (text ?? '').split('\n').filter(Boolean);
 
+// A shallow clone lacks the history the base is looked up in: deepen it when a remote can.
+// When none can (a CI checkout made with --depth and no remote), say so loudly and skip rather
+// than fail every build for how it was cloned; a full clone (fetch-depth: 0) runs the gate.
 if (tryGit('rev-parse', '--is-shallow-repository') === 'true') {
-  console.error('check-changesets: this clone is shallow; fetch the history first (git fetch --unshallow, or fetch-depth: 0)');
-  process.exit(2);
+  tryGit('fetch', '--quiet', '--unshallow');
+  if (tryGit('rev-parse', '--is-shallow-repository') === 'true') {
+    console.error(
+      'check-changesets: WARNING: SKIPPED: this clone is shallow and could not be deepened (git fetch --unshallow failed); ' +
+        'clone with the full history (fetch-depth: 0) for the changesets gate to run',
+    );
+    process.exit(0);
+  }
 }
 
 function findBase() {
