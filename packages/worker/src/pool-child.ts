@@ -65,6 +65,9 @@ async function run(message: Extract<ParentMessage, { t: 'run' }>, reply: Send): 
     let outcome: ChildMessage;
     try {
       const definition = await findTask(message.module, message.task);
+      // The soft limit (or a terminate) may have fired while a fresh child was still loading
+      // the module: a task that registered its abort listener now would never hear it.
+      if (controller.signal.aborted) throw controller.signal.reason;
       const result = await invokeTask(definition, message.args, message.request, controller.signal);
       outcome = result.ok
         ? { t: 'done', id: message.id, ok: true, value: result.value === undefined ? null : result.value }

@@ -85,6 +85,14 @@ describe.each(['thread', 'process'] as const)('%s pool', (pool) => {
     expect((await settled(app, soft.id, 'FAILURE')).result).toMatchObject({ exc_type: 'SoftTimeLimitExceeded', exc_module: 'billiard.exceptions' });
   });
 
+  it('a soft limit that passes while a fresh child still loads the module fails the task instead of hanging it', async () => {
+    const slow = fileURLToPath(new URL('./fixtures/slow-pool-tasks.mjs', import.meta.url));
+    const app = fakeApp([task('slow.soft', undefined, { pool }, { module: slow })], { worker_concurrency: 1 });
+    await start(app);
+    const { id } = app.broker.deliver({ task: 'slow.soft', softTimeLimit: 0.1 });
+    expect((await settled(app, id, 'FAILURE')).result).toMatchObject({ exc_type: 'SoftTimeLimitExceeded', exc_module: 'billiard.exceptions' });
+  });
+
   it("loads a task without a module from the worker's appModule (the CLI's -A)", async () => {
     // Registered in the worker's process too (as an app's tasks are), but run in the pool.
     const inParent = (): string => 'ran in the worker process';
