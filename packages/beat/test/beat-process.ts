@@ -3,10 +3,10 @@
  * built package) as a child, its JSON log lines, and a build check so a test never runs a
  * stale dist/.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { waitUntil } from '@celeriac/test-utils';
+import { newestSourceMtime, trackChild, waitUntil } from '@celeriac/test-utils';
 
 /** The repository root. */
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -14,17 +14,6 @@ const PACKAGE = join(ROOT, 'packages/beat');
 const FIXTURE = join(PACKAGE, 'test/fixtures/beat-process.mjs');
 /** The workspace packages the fixture loads through `@celeriac/client`, built. */
 const DEPENDENCIES = ['promise', 'protocol', 'redis-connection', 'broker-redis', 'backend-redis', 'client'];
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const stat = statSync(path);
-    if (stat.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) newest = Math.max(newest, stat.mtimeMs);
-  }
-  return newest;
-}
 
 /**
  * Builds the package (tsup) when dist/index.js is missing or older than src/; builds it with
@@ -36,29 +25,8 @@ export function ensureBuilt(): void {
     return;
   }
   const out = join(PACKAGE, 'dist/index.js');
-  if (existsSync(out) && statSync(out).mtimeMs >= newestSource(join(PACKAGE, 'src'))) return;
+  if (existsSync(out) && statSync(out).mtimeMs >= newestSourceMtime(join(PACKAGE, 'src'))) return;
   execFileSync(join(ROOT, 'node_modules/.bin/tsup'), [], { cwd: PACKAGE, stdio: 'ignore', timeout: 120_000 });
-}
-
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-// A child must not outlive the test run, whatever happens to the test.
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (hooked) return;
-  hooked = true;
-  const killAll = (): void => {
-    for (const c of live) c.kill('SIGKILL');
-  };
-  process.on('exit', killAll);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      killAll();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
 }
 
 /** One parsed log line of a beat process. */
@@ -98,7 +66,7 @@ export interface BeatProcessEnv {
  */
 export async function startBeatProcess(env: BeatProcessEnv): Promise<BeatProcess> {
   const child = spawn(process.execPath, [FIXTURE], { cwd: PACKAGE, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
+  trackChild(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   child.stdout?.resume();

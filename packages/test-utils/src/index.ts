@@ -1,4 +1,6 @@
+export { newestSourceMtime } from './build-check.ts';
 export { celeryQueueKeys, celeryResultKey, KOMBU_SEP } from './celery-keys.ts';
+export { signalGroup, trackChild } from './child-processes.ts';
 export {
   assertCeleryAvailable,
   celeryEnv,

@@ -7,7 +7,7 @@
  * @see celery-wire.md §1.1, §4.8
  * @module
  */
-import { createRouter, type Router } from '@celeriac/client';
+import { createRouter, fromWireOptions, toSignatureList, type Router } from '@celeriac/client';
 import {
   encodeTaskMessage,
   type EncodedTaskMessage,
@@ -40,25 +40,8 @@ export function isSignatureDict(value: unknown): value is SignatureDict {
   return isObject(value) && typeof value['task'] === 'string' && value['task'] !== '';
 }
 
-function signatureList(value: WireValue | undefined): SignatureDict[] | null {
-  if (value === undefined || value === null) return null;
-  const list = Array.isArray(value) ? value : [value];
-  const sigs = list.filter(isSignatureDict);
-  return sigs.length === 0 ? null : sigs;
-}
-
-function num(value: WireValue | undefined): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
 function str(value: WireValue | undefined): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function date(value: WireValue | undefined): Date | undefined {
-  if (typeof value !== 'string') return undefined;
-  const parsed = new Date(value.endsWith('Z') || /[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
 }
 
 /**
@@ -87,39 +70,35 @@ export function encodeSignature(
   const kwargs: Record<string, WireValue> = isObject(sig.kwargs) ? sig.kwargs : {};
   const args = sig.immutable === true ? sigArgs : [...partial, ...sigArgs];
   const o: Record<string, WireValue> = isObject(sig.options) ? sig.options : {};
-  const queueOption = isObject(o['queue']) ? str(o['queue']['name']) : str(o['queue']);
-  const queue = queueOption ?? str(o['routing_key']) ?? ctx.queueFor(sig.task, args, kwargs);
-  const eta = date(o['eta']);
-  const countdown = eta === undefined ? num(o['countdown']) : undefined;
-  const expiresValue = o['expires'];
-  const expires = typeof expiresValue === 'number' ? expiresValue : date(expiresValue);
-  const priority = num(o['priority']);
+  // The producer's reading of Celery's option names, so both sides read a signature alike.
+  const options = fromWireOptions(o);
+  const priority = options.priority;
   const input: TaskMessageInput = {
     task: sig.task,
-    ...(str(o['task_id']) === undefined ? {} : { id: str(o['task_id']) }),
+    ...(options.taskId === undefined ? {} : { id: options.taskId }),
     args,
     kwargs,
-    queue,
-    ...(eta === undefined ? {} : { eta }),
-    ...(countdown === undefined ? {} : { countdown }),
-    ...(expires === undefined ? {} : { expires }),
+    queue: options.queue ?? ctx.queueFor(sig.task, args, kwargs),
+    ...(options.eta === undefined ? {} : { eta: options.eta }),
+    ...(options.countdown === undefined ? {} : { countdown: options.countdown }),
+    ...(options.expires === undefined ? {} : { expires: options.expires }),
     ...(priority === undefined || !Number.isInteger(priority) || priority < 0 || priority > 255 ? {} : { priority }),
-    timeLimit: num(o['time_limit']) ?? null,
-    softTimeLimit: num(o['soft_time_limit']) ?? null,
-    shadow: str(o['shadow']) ?? null,
-    group: str(o['group_id']) ?? null,
-    groupIndex: num(o['group_index']) ?? null,
-    ignoreResult: o['ignore_result'] === true,
+    timeLimit: options.timeLimit ?? null,
+    softTimeLimit: options.softTimeLimit ?? null,
+    shadow: options.shadow ?? null,
+    group: options.groupId ?? null,
+    groupIndex: options.groupIndex ?? null,
+    ignoreResult: options.ignoreResult === true,
     rootId: ctx.rootId,
     parentId: ctx.parentId,
-    callbacks: signatureList(o['link']),
-    errbacks: signatureList(o['link_error']),
-    chain: signatureList(o['chain']),
-    chord: isSignatureDict(o['chord']) ? o['chord'] : null,
+    callbacks: toSignatureList(options.link),
+    errbacks: toSignatureList(options.linkError),
+    chain: options.chain === undefined ? null : [...options.chain],
+    chord: options.chord ?? null,
     origin: ctx.origin,
     ...(str(o['reply_to']) === undefined ? {} : { replyTo: str(o['reply_to']) }),
   };
-  return encodeTaskMessage(input, { serializer: ctx.serializer(str(o['serializer'])) });
+  return encodeTaskMessage(input, { serializer: ctx.serializer(options.serializer) });
 }
 
 /**

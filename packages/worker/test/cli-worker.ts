@@ -2,9 +2,10 @@
  * Helpers for tests that run the built `celeriac` CLI (dist/cli.js) as a separate process:
  * a build check, a worker process handle, and a one-shot command runner.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { newestSourceMtime, trackChild } from '@celeriac/test-utils';
 
 /** The repository root. */
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -13,19 +14,8 @@ export const CLI = join(ROOT, 'packages/worker/dist/cli.js');
 /** The built interop app. */
 export const INTEROP_APP = join(ROOT, 'apps/interop/dist/tasks.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const stat = statSync(path);
-    if (stat.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) newest = Math.max(newest, stat.mtimeMs);
-  }
-  return newest;
-}
-
 function buildIfStale(pkgDir: string, outputs: string[]): void {
-  const sources = newestSource(join(pkgDir, 'src'));
+  const sources = newestSourceMtime(join(pkgDir, 'src'));
   const stale = outputs.some((out) => !existsSync(out) || statSync(out).mtimeMs < sources);
   if (!stale) return;
   execFileSync(join(ROOT, 'node_modules/.bin/tsup'), [], { cwd: pkgDir, stdio: 'ignore', timeout: 120_000 });
@@ -39,26 +29,6 @@ export function ensureBuilt(): void {
   const workerDir = join(ROOT, 'packages/worker');
   buildIfStale(workerDir, [CLI, join(workerDir, 'dist/pool-child.js')]);
   buildIfStale(join(ROOT, 'apps/interop'), [INTEROP_APP]);
-}
-
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (hooked) return;
-  hooked = true;
-  const killAll = (): void => {
-    for (const c of live) c.kill('SIGKILL');
-  };
-  process.on('exit', killAll);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      killAll();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
 }
 
 /** A `celeriac worker` process. */
@@ -100,7 +70,7 @@ export async function startCliWorker(options: CliWorkerOptions): Promise<CliWork
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  track(child);
+  trackChild(child);
   let stderr = '';
   const waiters = new Set<() => void>();
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -184,7 +154,7 @@ export interface CliResult {
 export function runCliProcess(args: readonly string[], env: NodeJS.ProcessEnv = process.env, input?: string): Promise<CliResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    track(child);
+    trackChild(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
